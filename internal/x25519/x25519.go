@@ -100,24 +100,24 @@ func ladder(out, scalar, point *[Size]byte) {
 		//   x3 = (DA+CB)², z3 = x1·(DA-CB)², x2 = AA·BB,
 		//   z2 = E·(AA + a24·E) = E·(BB + (a24+1)·E), a24 = 121665.
 		// Two temporaries; the register names are reused as noted.
-		t0.Subtract(&x3, &z3) // D
-		t1.Subtract(&x2, &z2) // B
-		x2.Add(&x2, &z2)      // A
-		z2.Add(&x3, &z3)      // C
-		z3.Multiply(&t0, &x2) // DA
-		z2.Multiply(&z2, &t1) // CB
-		t0.Square(&t1)        // BB
-		t1.Square(&x2)        // AA
-		x3.Add(&z3, &z2)      // DA + CB
-		z2.Subtract(&z3, &z2) // DA - CB
-		x2.Multiply(&t1, &t0) // x2 = AA·BB
-		t1.Subtract(&t1, &t0) // E
-		z2.Square(&z2)        // (DA - CB)²
+		t0.Subtract(&x3, &z3)  // D
+		t1.Subtract(&x2, &z2)  // B
+		x2.Add(&x2, &z2)       // A
+		z2.Add(&x3, &z3)       // C
+		z3.Multiply(&t0, &x2)  // DA
+		z2.Multiply(&z2, &t1)  // CB
+		t0.Square(&t1)         // BB
+		t1.Square(&x2)         // AA
+		x3.Add(&z3, &z2)       // DA + CB
+		z2.Subtract(&z3, &z2)  // DA - CB
+		x2.Multiply(&t1, &t0)  // x2 = AA·BB
+		t1.Subtract(&t1, &t0)  // E
+		z2.Square(&z2)         // (DA - CB)²
 		z3.Mult32(&t1, 121666) // (a24+1)·E
-		x3.Square(&x3)        // x3 = (DA + CB)²
-		t0.Add(&t0, &z3)      // BB + 121666·E
-		z3.Multiply(&x1, &z2) // z3 = x1·(DA - CB)²
-		z2.Multiply(&t1, &t0) // z2 = E·(BB + 121666·E)
+		x3.Square(&x3)         // x3 = (DA + CB)²
+		t0.Add(&t0, &z3)       // BB + 121666·E
+		z3.Multiply(&x1, &z2)  // z3 = x1·(DA - CB)²
+		z2.Multiply(&t1, &t0)  // z2 = E·(BB + 121666·E)
 	}
 	x2.Swap(&x3, swap)
 	z2.Swap(&z3, swap)
