@@ -192,6 +192,33 @@ func TestWorkerExit(t *testing.T) {
 	}
 }
 
+// TestWorkerWasmAbort: an op that aborts a WASM module (a C assertion in
+// virgil-crypto's core) fails with a RuntimeError, the worker exits, and the
+// next nodeWorker call gets a fresh, working worker.
+func TestWorkerWasmAbort(t *testing.T) {
+	for _, v := range versions {
+		w := nodeWorker(t)
+		err := w.Call(context.Background(), "worker.abortWasm", map[string]string{"v": v}, nil)
+		var ne *NodeError
+		if !errors.As(err, &ne) || ne.Name != "RuntimeError" {
+			t.Fatalf("%s: abortWasm: got %v, want a RuntimeError", v, err)
+		}
+		<-w.done
+		if err := w.ExitErr(); err == nil || !strings.Contains(err.Error(), "exit status 70") {
+			t.Errorf("%s: worker exit after a WASM abort: %v, want exit status 70", v, err)
+		}
+		w2 := nodeWorker(t)
+		if w2 == w {
+			t.Fatalf("%s: nodeWorker returned the exited worker", v)
+		}
+		var kp nodeKeyPair
+		mustCall(t, w2, "crypto.generateKeys", map[string]string{"v": v}, &kp)
+		if len(kp.PublicKey) != 44 {
+			t.Errorf("%s: fresh worker's generateKeys gave %d-byte public key", v, len(kp.PublicKey))
+		}
+	}
+}
+
 var versions = []string{"5.1.2", "4.2.2"}
 
 type nodeKeyPair struct {

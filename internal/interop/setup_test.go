@@ -28,27 +28,32 @@ const (
 // shared is the one worker of this test binary: started by the first test
 // that needs it, closed by TestMain.
 var shared struct {
-	once   sync.Once
-	w      *Worker
-	skip   string        // non-empty: skip every interop test with this reason
-	err    error         // set-up failure: fail every interop test with it
-	setup  []string      // what the set-up did (install, start-up times)
-	logged sync.Once     // the set-up log goes to the first test's log
-	took   time.Duration // total set-up time
+	once          sync.Once
+	mu            sync.Mutex // guards w
+	w             *Worker
+	node, nodeDir string
+	skip          string        // non-empty: skip every interop test with this reason
+	err           error         // set-up failure: fail every interop test with it
+	setup         []string      // what the set-up did (install, start-up times)
+	logged        sync.Once     // the set-up log goes to the first test's log
+	took          time.Duration // total set-up time
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	shared.mu.Lock()
 	if shared.w != nil {
 		shared.w.Close()
 	}
+	shared.mu.Unlock()
 	os.Exit(code)
 }
 
 // nodeWorker returns the shared Node worker, starting it (and installing the
 // npm packages) on first use. Without Node.js or npm it skips tb, or fails it
 // when E3GO_INTEROP=require. On failure of tb, what the worker wrote to
-// stderr during tb is added to tb's log.
+// stderr during tb is added to tb's log. A worker that has exited (after a
+// WASM abort, see worker.js) is replaced by a fresh one.
 func nodeWorker(tb testing.TB) *Worker {
 	tb.Helper()
 	shared.once.Do(setupShared)
@@ -63,7 +68,18 @@ func nodeWorker(tb testing.TB) *Worker {
 	if shared.err != nil {
 		tb.Fatal(shared.err)
 	}
+	shared.mu.Lock()
+	if shared.w.Exited() {
+		tb.Logf("interop: the shared node worker is gone (%v); starting a new one", shared.w.ExitErr())
+		w, err := startWorker(shared.node, shared.nodeDir)
+		if err != nil {
+			shared.mu.Unlock()
+			tb.Fatal(err)
+		}
+		shared.w = w
+	}
 	w := shared.w
+	shared.mu.Unlock()
 	mark := w.StderrMark()
 	tb.Cleanup(func() {
 		if tb.Failed() {
@@ -128,7 +144,7 @@ func setupShared() {
 		shared.err = err
 		return
 	}
-	shared.w = w
+	shared.w, shared.node, shared.nodeDir = w, node, nodeDir
 	logf("interop: node worker ready in %v (%v)", time.Since(t0).Round(time.Millisecond), w.Ready.Versions)
 }
 

@@ -254,6 +254,24 @@ func replyError(op string, r workerReply) error {
 	return &NodeError{Op: op, Name: r.Error.Name, Message: r.Error.Message, Status: r.Error.Status}
 }
 
+// Exited reports whether the worker process has ended.
+func (w *Worker) Exited() bool {
+	select {
+	case <-w.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// ExitErr says why the worker ended (nil while it runs).
+func (w *Worker) ExitErr() error {
+	if !w.Exited() {
+		return nil
+	}
+	return w.exitErr
+}
+
 // StderrMark returns a position in the worker's stderr, for StderrSince.
 func (w *Worker) StderrMark() int64 { return w.stderr.Mark() }
 

@@ -9,7 +9,8 @@
 // into base64 here. Once both virgil-crypto versions are initialised the worker
 // writes one line with id 0 (the "ready" line, listing versions and ops).
 // Requests run concurrently (each op is awaited on its own; answers may come
-// out of order). The worker exits when stdin closes.
+// out of order). The worker exits when stdin closes, and with status 70 after
+// an op aborted a WASM module.
 //
 // Ops live in ops/<file>.js: every function exported by that module is op
 // "<file>.<export>", called as fn(args, env). Built-in ops are "worker.*".
@@ -148,6 +149,13 @@ async function main() {
     const b = barriers.get(String(args.key));
     return !!(b && b.waiting);
   });
+  // abortWasm makes virgil-crypto v's WASM core hit a C assertion, as some
+  // malformed inputs do (the harness test of the abort handling below).
+  ops.set('worker.abortWasm', async (args) => {
+    const rng = new (env.virgilCrypto(args.v).getFoundationModules().KeyMaterialRng)();
+    rng.resetKeyMaterial(new Uint8Array(31)); // the C core asserts len >= 32
+    return 'not aborted';
+  });
   ops.set('worker.exit', async (args) => {
     console.error(`worker: exiting with code ${Number(args.code) || 0} as asked`);
     setImmediate(() => process.exit(Number(args.code) || 0));
@@ -204,6 +212,13 @@ async function main() {
         (e) => {
           if (e && e.stack && !(e.name === 'VirgilCryptoError' || e.name === 'FoundationError')) console.error(`worker: op ${op} (id ${id}) failed:`, e.stack);
           send({ id, ok: false, error: errorOf(e) });
+          if (e instanceof WebAssembly.RuntimeError) {
+            // A WASM core aborted (a C assertion): virgil-crypto 5.1.2's module
+            // is unusable afterwards, 4.2.2's is in an unknown state. Exit so
+            // that the harness starts a fresh worker for the next test.
+            console.error(`worker: op ${op} aborted a WASM module (${e.message}); exiting with status 70`);
+            setImmediate(() => process.exit(70));
+          }
         },
       )
       .finally(() => {
