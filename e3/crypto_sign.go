@@ -32,7 +32,12 @@ func signDigest(data []byte, key *PrivateKey) ([]byte, error) {
 		return nil, fmt.Errorf("e3: a %v key cannot sign: %w", key.k.typ, ErrKeyType)
 	}
 	d := sha512.Sum512(data)
-	return ed25519.Sign(key.k.sec.ed[:], d[:]), nil
+	return ed25519Sign(key, d[:]), nil
+}
+
+// ed25519Sign signs msg with an Ed25519 key (pure Ed25519).
+func ed25519Sign(k *PrivateKey, msg []byte) []byte {
+	return ed25519.Sign(k.k.sec.ed[:], msg)
 }
 
 // Verify checks a detached signature made by [Sign] or by virgil-crypto's
