@@ -143,7 +143,7 @@ func TestBrainKeyNodeBatch(t *testing.T) {
 }
 
 // TestBrainKeyGoCases: the 300 Go-made cases whose key pair virgil-crypto
-// 4.2.2 derived from Go's u (public key recorded).
+// 4.2.2 derived from Go's u (raw public key recorded).
 func TestBrainKeyGoCases(t *testing.T) {
 	var f []struct {
 		GoDeblinded bkHex
@@ -153,7 +153,12 @@ func TestBrainKeyGoCases(t *testing.T) {
 	if len(f) != 300 {
 		t.Fatalf("%d cases", len(f))
 	}
-	for _, c := range f {
-		bkCheckKey(t, "go case", c.GoDeblinded, nil, c.GoPublicKey)
+	// GoPublicKey is the raw 32-byte Ed25519 key; Export gives its SPKI DER.
+	spki, _ := hex.DecodeString("302a300506032b6570032100")
+	for i, c := range f {
+		if len(c.GoPublicKey) != 32 {
+			t.Fatalf("case %d: public key of %d bytes", i, len(c.GoPublicKey))
+		}
+		bkCheckKey(t, "go case "+strconv.Itoa(i), c.GoDeblinded, nil, append(spki[:len(spki):len(spki)], c.GoPublicKey...))
 	}
 }
