@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 
+	bls12381 "github.com/consensys/gnark-crypto/ecc/bls12-381"
 	"github.com/consensys/gnark-crypto/ecc/bls12-381/fr"
 )
 
@@ -124,7 +126,7 @@ func randomScalar(rnd io.Reader) (fr.Element, error) {
 // fr.Inverse, which are variable-time GCDs).
 func frInvCT(z, x *fr.Element) {
 	e := fr.Modulus()
-	e.Sub(e, bigTwo())
+	e.Sub(e, big.NewInt(2))
 	z.Exp(*x, e)
 }
 
@@ -150,7 +152,7 @@ func Deblind(seed []byte, secret *BlindingSecret) ([]byte, error) {
 		return nil, err
 	}
 	k := secret.inv.Bits()
-	var u = y
+	var u bls12381.GT
 	gtExpCT(&u, &y, &k)
 	out := encodeGT(&u)
 	return out[:], nil

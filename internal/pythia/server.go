@@ -149,5 +149,3 @@ func transformPoint(x *bls12381.G1Affine, tweak []byte, kw *fr.Element) (bls1238
 	}
 	return y, nil
 }
-
-func bigTwo() *big.Int { return big.NewInt(2) }
