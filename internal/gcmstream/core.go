@@ -95,7 +95,8 @@ type core struct {
 	ej0     elem // E_K(J0), secret
 	t       elem // S·H, secret
 	pow     powTable
-	scratch [TagSize]byte // oracle output, secret
+	scratch [TagSize]byte   // oracle output, secret
+	blk     [blockSize]byte // block-cipher scratch (kept here to avoid a heap allocation)
 }
 
 func (c *core) init(key, nonce, aad []byte) error {
@@ -120,14 +121,15 @@ func (c *core) init(key, nonce, aad []byte) error {
 // its own (never glued to the first chunk) because GCM zero-pads it
 // separately.
 func (c *core) start() {
-	var b [blockSize]byte
-	c.block.Encrypt(b[:], b[:])
-	c.h = loadElem(b[:])
-	copy(b[:], c.nonce[:])
+	b := c.blk[:]
+	clear(b)
+	c.block.Encrypt(b, b)
+	c.h = loadElem(b)
+	copy(b, c.nonce[:])
 	binary.BigEndian.PutUint32(b[12:], 1)
-	c.block.Encrypt(b[:], b[:])
-	c.ej0 = loadElem(b[:])
-	clear(b[:])
+	c.block.Encrypt(b, b)
+	c.ej0 = loadElem(b)
+	clear(b)
 	c.pow.init(c.h)
 
 	tag := c.gcm.Seal(c.scratch[:0], c.nonce[:], nil, c.aad)
@@ -162,10 +164,10 @@ func (c *core) tag(ctLen uint64) elem {
 // the low 32, which agree because a message has at most 2^32−2 blocks, so
 // the low word runs from 2 to 2^32−1 and never wraps.
 func (c *core) ctr() cipher.Stream {
-	var iv [blockSize]byte
-	copy(iv[:], c.nonce[:])
+	iv := c.blk[:]
+	copy(iv, c.nonce[:])
 	binary.BigEndian.PutUint32(iv[12:], 2)
-	return cipher.NewCTR(c.block, iv[:])
+	return cipher.NewCTR(c.block, iv)
 }
 
 // wipe clears the secret GHASH state.
@@ -173,6 +175,7 @@ func (c *core) wipe() {
 	c.h, c.ej0, c.t = elem{}, elem{}, elem{}
 	c.pow.clear()
 	clear(c.scratch[:])
+	clear(c.blk[:])
 }
 
 // blocks returns ⌈n/16⌉.

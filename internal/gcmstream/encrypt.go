@@ -38,6 +38,9 @@ type Encrypter struct {
 	l16h   elem // [0]₆₄‖[128]₆₄ · H, secret
 	ctr    cipher.Stream
 	nblock uint64 // blocks of ciphertext emitted so far
+
+	// Scratch space kept in the struct to avoid per-chunk heap allocations.
+	jc, n16, la [blockSize]byte
 }
 
 // NewEncrypter returns an Encrypter that writes the AES-GCM encryption of
@@ -133,8 +136,8 @@ func (e *Encrypter) ReadFrom(r io.Reader) (int64, error) {
 			// A full first chunk: the message is a single one-shot Seal
 			// unless at least one more byte comes. Read ahead into the
 			// tag area.
-			var la [TagSize]byte
-			k, err := readSome(r, la[:])
+			la := e.la[:]
+			k, err := readSome(r, la)
 			read += int64(k)
 			if k == 0 {
 				if err == io.EOF {
@@ -151,7 +154,7 @@ func (e *Encrypter) ReadFrom(r io.Reader) (int64, error) {
 			}
 			e.n = copy(e.buf, la[:k])
 			e.total += uint64(k)
-			clear(la[:])
+			clear(la)
 			if err == io.EOF {
 				return read, nil
 			}
@@ -275,20 +278,19 @@ func (e *Encrypter) process(out, pt []byte) []byte {
 	// N = (J_c ⊕ L16·H)·H⁻². Seal then encrypts with inc32(J_c), ... exactly
 	// like the whole message, and its tag gives the chunk's GHASH:
 	// tag_c = (Y(C) ⊕ [0]₆₄‖[8·len]₆₄)·H ⊕ E_K(J_c).
-	var jc [blockSize]byte
-	copy(jc[:], e.nonce[:])
+	jc, nonce := e.jc[:], e.n16[:]
+	copy(jc, e.nonce[:])
 	binary.BigEndian.PutUint32(jc[12:], uint32(1+e.nblock))
-	var nonce [blockSize]byte
-	gfMul(loadElem(jc[:]).xor(e.l16h), e.hinv2).put(nonce[:])
-	sealed := e.gcm16.Seal(out[:0], nonce[:], pt, nil)
+	gfMul(loadElem(jc).xor(e.l16h), e.hinv2).put(nonce)
+	sealed := e.gcm16.Seal(out[:0], nonce, pt, nil)
 	ct, tagc := sealed[:len(pt)], sealed[len(pt):]
 
-	e.block.Encrypt(jc[:], jc[:]) // E_K(J_c)
-	yh := loadElem(tagc).xor(loadElem(jc[:])).xor(gfMul(lengthBlock(0, 8*uint64(len(pt))), e.h))
+	e.block.Encrypt(jc, jc) // E_K(J_c)
+	yh := loadElem(tagc).xor(loadElem(jc)).xor(gfMul(lengthBlock(0, 8*uint64(len(pt))), e.h))
 	e.fold(yh, nb)
 	clear(tagc)
-	clear(jc[:])
-	clear(nonce[:])
+	clear(jc)
+	clear(nonce)
 	e.nblock += nb
 	return ct
 }
