@@ -4,6 +4,7 @@ import (
 	"crypto/cipher"
 	"crypto/subtle"
 	"fmt"
+	"hash"
 	"io"
 )
 
@@ -46,6 +47,9 @@ type Decrypter struct {
 	final     bool // the tag verified; pt is the last window
 	released  bool
 	err       error // sticky
+
+	hash  hash.Hash    // optional: receives every plaintext byte before release
+	check func() error // optional: runs after the tag verified, before the last window
 }
 
 // NewDecrypter returns a Decrypter for a message that extends to the end of
@@ -85,6 +89,27 @@ func newDecrypter(src io.Reader, key, nonce, aad []byte, size int64, cfg config)
 // Consumed returns the number of bytes read from src so far. After a sized
 // Decrypter returned io.EOF it is size+16.
 func (d *Decrypter) Consumed() int64 { return d.consumed }
+
+// SetFinalCheck adds a check that must pass before the message ends, for
+// formats that authenticate more than the GCM tag (Virgil's signAndEncrypt
+// signs SHA-512 of the plaintext in a footer that follows the tag).
+//
+// If h is not nil, every plaintext byte is written to h as soon as it is
+// decrypted, before the caller sees it. If check is not nil, it runs once,
+// after the tag has verified and before the last window is released; for a
+// sized Decrypter, src is then positioned just after the tag, so check may
+// read the footer from it. If check returns an error, the Decrypter fails
+// with that error (sticky) and the last window is never released. check does
+// not run when authentication fails.
+//
+// SetFinalCheck must be called before the first Read or WriteTo; it panics
+// otherwise.
+func (d *Decrypter) SetFinalCheck(h hash.Hash, check func() error) {
+	if d.consumed > 0 || d.err != nil || d.final {
+		panic("gcmstream: SetFinalCheck called after reading started")
+	}
+	d.hash, d.check = h, check
+}
 
 // Read reads decrypted plaintext into p. It returns io.EOF once the message
 // is complete and authenticated, and ErrAuth (sticky) if authentication
@@ -182,8 +207,7 @@ func (d *Decrypter) next() error {
 		if err != nil {
 			return d.fail(ErrAuth)
 		}
-		d.pt, d.final = pt, true
-		return nil
+		return d.finish(pt)
 	}
 	n := d.have - TagSize
 	ct := d.buf[:n]
@@ -200,7 +224,20 @@ func (d *Decrypter) next() error {
 		return d.fail(ErrAuth)
 	}
 	d.ctr.XORKeyStream(ct, ct)
-	d.pt, d.final = ct, true
+	return d.finish(ct)
+}
+
+// finish runs the caller's final check and then releases the last window.
+func (d *Decrypter) finish(last []byte) error {
+	if d.hash != nil {
+		d.hash.Write(last)
+	}
+	if d.check != nil {
+		if err := d.check(); err != nil {
+			return d.fail(err)
+		}
+	}
+	d.pt, d.final = last, true
 	return nil
 }
 
@@ -213,6 +250,9 @@ func (d *Decrypter) decryptPiece(ct []byte) error {
 	d.absorbCiphertext(ct)
 	d.ctr.XORKeyStream(ct, ct)
 	d.ctLen += uint64(len(ct))
+	if d.hash != nil {
+		d.hash.Write(ct)
+	}
 	return nil
 }
 

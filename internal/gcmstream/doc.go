@@ -55,6 +55,26 @@
 // size+16 bytes and leaves the rest of the input, such as the encrypted
 // footer, to the caller.
 //
+// # Use in the Virgil formats
+//
+// encrypt (e3kit encryptFile): write the message info to dst, then
+// NewEncrypter(dst, key, nonce, nil), copy the data in, Close. Decrypt:
+// parse the message info from src, then NewDecrypter(src, key, nonce, nil)
+// reads the rest (the tag is the end of the stream). If the message info was
+// parsed through a bufio.Reader, pass that reader as src so no buffered
+// bytes are lost.
+//
+// signAndEncrypt (authEncryptFile): write the message info, then
+// NewEncrypter(dst, dataKey, dataNonce, signedDataInfoDER), write the data
+// and the padding, Close (which writes the tag), then write the encrypted
+// footer to dst yourself. Decrypt with NewSizedDecrypter(src, dataKey,
+// dataNonce, signedDataInfoDER, dataSize) and register
+// [Decrypter.SetFinalCheck] with a SHA-512 hash and a function that reads
+// the encrypted footer from src and verifies the signature: the last window
+// of plaintext is released only if both the tag and that check pass. (With
+// padding, the hash must cover only the unpadded data; the caller then
+// hashes what it passes on instead of using the hash argument.)
+//
 // # Limits
 //
 // A message holds at most 2³²−2 blocks ([MaxPlaintextSize], 64 GiB − 32 B);

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/sha512"
 	"errors"
 	"fmt"
 	"io"
@@ -656,4 +657,88 @@ func TestPooledBuffersCleared(t *testing.T) {
 	if !bytes.Equal(buf, make([]byte, len(buf))) {
 		t.Fatal("decrypter buffer not cleared")
 	}
+}
+
+// TestFinalCheck is the signAndEncrypt decryption flow: hash the plaintext,
+// then, after the tag and before the last window, read and check the footer.
+func TestFinalCheck(t *testing.T) {
+	rng := mrand.New(mrand.NewPCG(22, 22))
+	errSig := errors.New("signature invalid")
+	for _, size := range []int{0, 100, 64 << 10, 64<<10 + 1, 300<<10 + 5} {
+		for _, failCheck := range []bool{false, true} {
+			for _, tamper := range []bool{false, true} {
+				c := newCase(rng, size, 20)
+				footer := []byte("footer")
+				body := oneShotSeal(t, c.key, c.nonce, c.pt, c.aad)
+				if tamper {
+					body[len(body)-1] ^= 1
+				}
+				src := bytes.NewReader(append(body, footer...))
+				d, err := NewSizedDecrypter(src, c.key, c.nonce, c.aad, int64(size))
+				if err != nil {
+					t.Fatal(err)
+				}
+				h := sha512.New()
+				calls, released := 0, 0
+				d.SetFinalCheck(h, func() error {
+					calls++
+					if lim := releasedLimit(size, ChunkSize); released > lim {
+						t.Errorf("size %d: %d bytes released before the check, limit %d", size, released, lim)
+					}
+					if want := sha512.Sum512(c.pt); !bytes.Equal(h.Sum(nil), want[:]) {
+						t.Errorf("size %d: hash at check time differs", size)
+					}
+					rest, err := io.ReadAll(src)
+					if err != nil || !bytes.Equal(rest, footer) {
+						t.Errorf("size %d: footer at check time %q, %v", size, rest, err)
+					}
+					if failCheck {
+						return errSig
+					}
+					return nil
+				})
+				var got []byte
+				buf := make([]byte, 1000)
+				for {
+					n, err2 := d.Read(buf)
+					released += n
+					got = append(got, buf[:n]...)
+					if err2 != nil {
+						err = err2
+						break
+					}
+				}
+				name := fmt.Sprintf("size %d failCheck %v tamper %v", size, failCheck, tamper)
+				switch {
+				case tamper:
+					if !errors.Is(err, ErrAuth) || calls != 0 {
+						t.Fatalf("%s: err %v, check called %d times", name, err, calls)
+					}
+				case failCheck:
+					if !errors.Is(err, errSig) || calls != 1 {
+						t.Fatalf("%s: err %v, check called %d times", name, err, calls)
+					}
+					if _, err := d.Read(buf); !errors.Is(err, errSig) {
+						t.Fatalf("%s: check error not sticky: %v", name, err)
+					}
+					if len(got) > releasedLimit(size, ChunkSize) {
+						t.Fatalf("%s: last window released", name)
+					}
+				default:
+					if err != io.EOF || calls != 1 || !bytes.Equal(got, c.pt) {
+						t.Fatalf("%s: err %v, calls %d", name, err, calls)
+					}
+				}
+			}
+		}
+	}
+
+	d, _ := NewDecrypter(bytes.NewReader(make([]byte, 40)), make([]byte, 32), make([]byte, 12), nil)
+	d.Read(make([]byte, 1))
+	defer func() {
+		if recover() == nil {
+			t.Fatal("SetFinalCheck after Read did not panic")
+		}
+	}()
+	d.SetFinalCheck(nil, nil)
 }
