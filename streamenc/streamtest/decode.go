@@ -1,0 +1,222 @@
+package streamtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"math"
+	"strings"
+	"time"
+)
+
+// obj is a decoded JSON object whose values are still raw.
+type obj map[string]json.RawMessage
+
+// isNull reports whether raw is absent or the JSON null.
+func isNull(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	return len(t) == 0 || string(t) == "null"
+}
+
+// parseObject decodes raw as one JSON object. Absent, empty and null give
+// an empty object.
+func parseObject(raw []byte) (obj, bool) {
+	if isNull(raw) {
+		return obj{}, true
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	var o obj
+	if err := dec.Decode(&o); err != nil {
+		return nil, false
+	}
+	if dec.More() {
+		return nil, false
+	}
+	if _, err := dec.Token(); err == nil {
+		return nil, false
+	}
+	if o == nil {
+		o = obj{}
+	}
+	return o, true
+}
+
+// bodyObject decodes the request body as a JSON object.
+func (c *reqCtx) bodyObject() (obj, *apiError) {
+	o, ok := parseObject(c.body)
+	if !ok {
+		return nil, c.inputErr("invalid JSON in request body")
+	}
+	return o, nil
+}
+
+// object returns the object under key (empty when absent or null).
+func (c *reqCtx) object(o obj, key string) (obj, *apiError) {
+	raw, ok := o[key]
+	if !ok || isNull(raw) {
+		return obj{}, nil
+	}
+	sub, ok := parseObject(raw)
+	if !ok {
+		return nil, c.inputErr("%s must be an object", key)
+	}
+	return sub, nil
+}
+
+func (c *reqCtx) str(o obj, key string) (string, *apiError) {
+	raw, ok := o[key]
+	if !ok || isNull(raw) {
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return "", c.inputErr("%s must be a string", key)
+	}
+	return s, nil
+}
+
+func (c *reqCtx) boolean(o obj, key string) (bool, *apiError) {
+	raw, ok := o[key]
+	if !ok || isNull(raw) {
+		return false, nil
+	}
+	var b bool
+	if err := json.Unmarshal(raw, &b); err != nil {
+		return false, c.inputErr("%s must be a boolean", key)
+	}
+	return b, nil
+}
+
+// integer decodes a JSON number that holds an integer.
+func (c *reqCtx) integer(o obj, key string) (int64, bool, *apiError) {
+	raw, ok := o[key]
+	if !ok || isNull(raw) {
+		return 0, false, nil
+	}
+	var f float64
+	if err := json.Unmarshal(raw, &f); err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return 0, false, c.inputErr("%s must be an integer", key)
+	}
+	return int64(f), true, nil
+}
+
+func (c *reqCtx) strList(o obj, key string) ([]string, *apiError) {
+	raw, ok := o[key]
+	if !ok || isNull(raw) {
+		return nil, nil
+	}
+	var l []string
+	if err := json.Unmarshal(raw, &l); err != nil {
+		return nil, c.inputErr("%s must be an array of strings", key)
+	}
+	return l, nil
+}
+
+// userIDList accepts an array whose items are user-ID strings or objects
+// with "id" or "user_id" (the two encodings stream-chat-go sends, §2.3).
+func (c *reqCtx) userIDList(o obj, key string) ([]string, *apiError) {
+	raw, ok := o[key]
+	if !ok || isNull(raw) {
+		return nil, nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, c.inputErr("%s must be an array", key)
+	}
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		var s string
+		if err := json.Unmarshal(it, &s); err == nil {
+			out = append(out, s)
+			continue
+		}
+		io, ok := parseObject(it)
+		if !ok || isNull(it) {
+			return nil, c.inputErr("%s must hold user IDs or user objects", key)
+		}
+		id, aerr := c.str(io, "id")
+		if aerr != nil {
+			return nil, aerr
+		}
+		if id == "" {
+			if id, aerr = c.str(io, "user_id"); aerr != nil {
+				return nil, aerr
+			}
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// timeValue decodes an RFC 3339 timestamp; absent, null and "" give nil.
+func (c *reqCtx) timeValue(o obj, key string) (*time.Time, *apiError) {
+	s, aerr := c.str(o, key)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return nil, c.inputErr("%s must be an RFC 3339 timestamp", key)
+	}
+	t = t.UTC()
+	return &t, nil
+}
+
+// idOf reads the "id" of a nested user object such as "user" or
+// "created_by".
+func (c *reqCtx) idOf(o obj, key string) (string, *apiError) {
+	sub, aerr := c.object(o, key)
+	if aerr != nil {
+		return "", aerr
+	}
+	return c.str(sub, "id")
+}
+
+// compactRaw returns raw in compact form (custom data is stored compact).
+func compactRaw(raw json.RawMessage) json.RawMessage {
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, raw); err != nil {
+		return append(json.RawMessage{}, raw...)
+	}
+	return buf.Bytes()
+}
+
+// splitCustom returns the keys of o that are neither handled fields nor
+// reserved (server-owned) names: those are the custom data.
+func splitCustom(o obj, reserved map[string]bool) custom {
+	out := custom{}
+	for k, v := range o {
+		if reserved[k] || k == "" {
+			continue
+		}
+		out[k] = compactRaw(v)
+	}
+	return out
+}
+
+func set(keys ...string) map[string]bool {
+	m := make(map[string]bool, len(keys))
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
+}
+
+// validID reports whether id is an acceptable user or channel ID: 1 to max
+// characters of letters, digits and the punctuation in extra.
+func validID(id string, maxLen int, extra string) bool {
+	if id == "" || len(id) > maxLen {
+		return false
+	}
+	for _, r := range id {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case strings.ContainsRune(extra, r):
+		default:
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,2 @@
+// Package streamtest is an in-process Stream Chat emulator.
+package streamtest
