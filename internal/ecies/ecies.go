@@ -19,7 +19,15 @@
 // order: 32 bytes for the ephemeral key, then 16 for the IV.
 //
 // Only the algorithms Virgil's writers use are accepted on input (KDF2 with
-// SHA-384, HMAC-SHA384, AES-256-CBC), in canonical DER.
+// SHA-384, HMAC-SHA384, AES-256-CBC), in canonical DER, with a canonical
+// originator key.
+//
+// One malleability is inherent to the format and cannot be refused: the MAC
+// covers only the wrapped key, and the Edwards-to-Montgomery conversion
+// ignores the sign bit of an Ed25519 originator key, so flipping that bit
+// (bit 7 of the key's last byte) unwraps the same key. It changes nothing
+// that is decrypted. Likewise the MAC does not cover the CBC IV: a changed IV
+// unwraps a different key, which the body's GCM tag then rejects.
 package ecies
 
 import (
@@ -32,6 +40,7 @@ import (
 	"io"
 
 	"filippo.io/edwards25519"
+	"filippo.io/edwards25519/field"
 	"github.com/e3go/e3go/internal/der"
 	"github.com/e3go/e3go/internal/x25519"
 	"golang.org/x/crypto/cryptobyte"
@@ -247,10 +256,36 @@ func Parse(in []byte) (*Envelope, error) {
 		return nil, ErrMalformed
 	}
 	copy(env.Originator[:], bits[1:])
+	if !canonicalKey(env.Alg, &env.Originator) {
+		return nil, ErrMalformed
+	}
 	copy(env.MAC[:], macBytes)
 	copy(env.IV[:], iv)
 	env.Ciphertext = ct
 	return &env, nil
+}
+
+// canonical reports whether the low 255 bits of k, read little-endian, are
+// below p = 2^255-19, and for an X25519 key whether bit 255 is clear. Virgil
+// writers always produce such keys; rejecting the others removes the
+// encodings that decrypt exactly like an honest one (X25519 ignores bit 255
+// and reduces u mod p; the Edwards-to-Montgomery map reduces y mod p).
+// The sign bit of an Ed25519 key cannot be checked: both signs are honest.
+func canonicalKey(alg der.KeyAlg, k *[KeySize]byte) bool {
+	if alg == der.X25519 && k[31]&0x80 != 0 {
+		return false
+	}
+	var e field.Element
+	if _, err := e.SetBytes(k[:]); err != nil {
+		return false
+	}
+	b := e.Bytes()
+	for i := 0; i < KeySize-1; i++ {
+		if b[i] != k[i] {
+			return false
+		}
+	}
+	return b[KeySize-1] == k[KeySize-1]&0x7f
 }
 
 func readOIDExact(s *cryptobyte.String, want []byte) bool {

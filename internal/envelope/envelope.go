@@ -202,6 +202,14 @@ func (m *MessageInfo) Marshal() ([]byte, error) {
 	return m.marshal(true)
 }
 
+// MarshalInOrder encodes the message info with the recipients and custom
+// parameters in the order of the slices, not sorted. Virgil never writes
+// such SETs (but reads them); it exists for tests and for re-encoding a
+// parsed message info exactly.
+func (m *MessageInfo) MarshalInOrder() ([]byte, error) {
+	return m.marshal(false)
+}
+
 func (m *MessageInfo) marshal(sorted bool) ([]byte, error) {
 	if err := m.check(); err != nil {
 		return nil, err
@@ -562,6 +570,9 @@ type SignerInfo struct {
 
 // Marshal encodes the footer with the signer infos sorted.
 func (f *Footer) Marshal() ([]byte, error) { return f.marshal(true) }
+
+// MarshalInOrder encodes the footer with the signer infos in slice order.
+func (f *Footer) MarshalInOrder() ([]byte, error) { return f.marshal(false) }
 
 func (f *Footer) marshal(sorted bool) ([]byte, error) {
 	if f.Signers != nil && len(f.Signers) == 0 {
