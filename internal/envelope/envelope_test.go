@@ -172,13 +172,15 @@ func TestMessageInfoErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	bads := map[string]func(m *MessageInfo){
-		"no recipients":       func(m *MessageInfo) { m.Recipients = nil },
-		"short nonce":         func(m *MessageInfo) { m.Nonce = m.Nonce[:11] },
-		"empty id":            func(m *MessageInfo) { m.Recipients[0].ID = nil },
-		"empty params":        func(m *MessageInfo) { m.CustomParams = []Param{} },
-		"footer without kdf":  func(m *MessageInfo) { m.Footer = &FooterInfo{DataSize: 1} },
-		"negative data size":  func(m *MessageInfo) { m.KDF = true; m.Footer = &FooterInfo{DataSize: -1} },
-		"duplicate param key": func(m *MessageInfo) { m.CustomParams = []Param{{Key: "a", Kind: ParamData}, {Key: "a", Kind: ParamInt}} },
+		"no recipients":      func(m *MessageInfo) { m.Recipients = nil },
+		"short nonce":        func(m *MessageInfo) { m.Nonce = m.Nonce[:11] },
+		"empty id":           func(m *MessageInfo) { m.Recipients[0].ID = nil },
+		"empty params":       func(m *MessageInfo) { m.CustomParams = []Param{} },
+		"footer without kdf": func(m *MessageInfo) { m.Footer = &FooterInfo{DataSize: 1} },
+		"negative data size": func(m *MessageInfo) { m.KDF = true; m.Footer = &FooterInfo{DataSize: -1} },
+		"duplicate param key": func(m *MessageInfo) {
+			m.CustomParams = []Param{{Key: "a", Kind: ParamData}, {Key: "a", Kind: ParamInt}}
+		},
 	}
 	for name, f := range bads {
 		m := *base
