@@ -48,8 +48,8 @@ type Decrypter struct {
 	released  bool
 	err       error // sticky
 
-	hash  hash.Hash    // optional: receives every plaintext byte before release
-	check func() error // optional: runs after the tag verified, before the last window
+	hash  hash.Hash               // optional: receives every plaintext byte before release
+	check func(last []byte) error // optional: runs after the tag verified, before the last window
 }
 
 // NewDecrypter returns a Decrypter for a message that extends to the end of
@@ -96,15 +96,16 @@ func (d *Decrypter) Consumed() int64 { return d.consumed }
 //
 // If h is not nil, every plaintext byte is written to h as soon as it is
 // decrypted, before the caller sees it. If check is not nil, it runs once,
-// after the tag has verified and before the last window is released; for a
-// sized Decrypter, src is then positioned just after the tag, so check may
-// read the footer from it. If check returns an error, the Decrypter fails
-// with that error (sticky) and the last window is never released. check does
-// not run when authentication fails.
+// after the tag has verified and before the last window is released, with
+// that window's plaintext (read-only, valid during the call; h has already
+// absorbed it). For a sized Decrypter, src is then positioned just after
+// the tag, so check may read the footer from it. If check returns an error,
+// the Decrypter fails with that error (sticky) and the last window is never
+// released. check does not run when authentication fails.
 //
 // SetFinalCheck must be called before the first Read or WriteTo; it panics
 // otherwise.
-func (d *Decrypter) SetFinalCheck(h hash.Hash, check func() error) {
+func (d *Decrypter) SetFinalCheck(h hash.Hash, check func(last []byte) error) {
 	if d.consumed > 0 || d.err != nil || d.final {
 		panic("gcmstream: SetFinalCheck called after reading started")
 	}
@@ -233,7 +234,7 @@ func (d *Decrypter) finish(last []byte) error {
 		d.hash.Write(last)
 	}
 	if d.check != nil {
-		if err := d.check(); err != nil {
+		if err := d.check(last); err != nil {
 			return d.fail(err)
 		}
 	}

@@ -71,9 +71,12 @@
 // dataNonce, signedDataInfoDER, dataSize) and register
 // [Decrypter.SetFinalCheck] with a SHA-512 hash and a function that reads
 // the encrypted footer from src and verifies the signature: the last window
-// of plaintext is released only if both the tag and that check pass. (With
-// padding, the hash must cover only the unpadded data; the caller then
-// hashes what it passes on instead of using the hash argument.)
+// of plaintext is released only if both the tag and that check pass. With
+// padding, the signature covers the unpadded data only, and the padding
+// (at most 164 bytes) may straddle the last two windows: hold back the last
+// 164 bytes of what the Decrypter returns, hash only what you release, and
+// in the check combine the held-back bytes with the last window (passed to
+// the check) to strip the padding and finish the hash.
 //
 // # Limits
 //

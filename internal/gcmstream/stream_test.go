@@ -680,8 +680,11 @@ func TestFinalCheck(t *testing.T) {
 				}
 				h := sha512.New()
 				calls, released := 0, 0
-				d.SetFinalCheck(h, func() error {
+				d.SetFinalCheck(h, func(last []byte) error {
 					calls++
+					if start := len(c.pt) - len(last); start != releasedLimit(size, ChunkSize) || !bytes.Equal(last, c.pt[start:]) {
+						t.Errorf("size %d: last window is not the plaintext tail after the released part", size)
+					}
 					if lim := releasedLimit(size, ChunkSize); released > lim {
 						t.Errorf("size %d: %d bytes released before the check, limit %d", size, released, lim)
 					}
