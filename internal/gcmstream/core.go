@@ -48,7 +48,7 @@ type config struct {
 	forceCTR  bool // use the CTR + AAD-GHASH encrypter even if steering works
 }
 
-var defaultConfig = config{chunk: ChunkSize, directMin: directMin}
+func defaultConfig() config { return config{chunk: ChunkSize, directMin: directMin} }
 
 // bufPool holds chunk buffers of the default size. A buffer has room for a
 // chunk plus 32 bytes: the encrypter needs 16 for the tag appended by Seal

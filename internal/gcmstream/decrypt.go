@@ -56,7 +56,7 @@ type Decrypter struct {
 // src: the tag is the last 16 bytes before io.EOF, so the Decrypter always
 // holds back the most recent 16 bytes it has read.
 func NewDecrypter(src io.Reader, key, nonce, aad []byte) (*Decrypter, error) {
-	return newDecrypter(src, key, nonce, aad, -1, defaultConfig)
+	return newDecrypter(src, key, nonce, aad, -1, defaultConfig())
 }
 
 // NewSizedDecrypter returns a Decrypter for a message whose ciphertext
@@ -69,7 +69,7 @@ func NewSizedDecrypter(src io.Reader, key, nonce, aad []byte, size int64) (*Decr
 	if size < 0 || size > MaxPlaintextSize {
 		return nil, fmt.Errorf("gcmstream: invalid ciphertext size %d", size)
 	}
-	return newDecrypter(src, key, nonce, aad, size, defaultConfig)
+	return newDecrypter(src, key, nonce, aad, size, defaultConfig())
 }
 
 func newDecrypter(src io.Reader, key, nonce, aad []byte, size int64, cfg config) (*Decrypter, error) {

@@ -48,7 +48,7 @@ type Encrypter struct {
 // must be 16, 24 or 32 bytes (Virgil uses AES-256), the nonce 12 bytes. The
 // AAD is copied.
 func NewEncrypter(dst io.Writer, key, nonce, aad []byte) (*Encrypter, error) {
-	return newEncrypter(dst, key, nonce, aad, defaultConfig)
+	return newEncrypter(dst, key, nonce, aad, defaultConfig())
 }
 
 func newEncrypter(dst io.Writer, key, nonce, aad []byte, cfg config) (*Encrypter, error) {

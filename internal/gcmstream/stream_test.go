@@ -175,11 +175,11 @@ func TestKeySizes(t *testing.T) {
 	for _, ks := range []int{16, 24, 32} {
 		c := newCase(rng, 200<<10, 20)
 		c.key = c.key[:ks]
-		got := encryptPattern(t, rng, defaultConfig, c, writePatterns[2])
+		got := encryptPattern(t, rng, defaultConfig(), c, writePatterns[2])
 		if !bytes.Equal(got, oneShotSeal(t, c.key, c.nonce, c.pt, c.aad)) {
 			t.Fatalf("key size %d: differs", ks)
 		}
-		pt, err := io.ReadAll(mustDecrypter(t, bytes.NewReader(got), c, -1, defaultConfig))
+		pt, err := io.ReadAll(mustDecrypter(t, bytes.NewReader(got), c, -1, defaultConfig()))
 		if err != nil || !bytes.Equal(pt, c.pt) {
 			t.Fatalf("key size %d: decrypt: %v", ks, err)
 		}
@@ -472,11 +472,11 @@ func TestDecryptShortInputs(t *testing.T) {
 	c := newCase(rng, 0, 0)
 	for n := 0; n < TagSize; n++ {
 		src := make([]byte, n)
-		d := mustDecrypter(t, bytes.NewReader(src), c, -1, defaultConfig)
+		d := mustDecrypter(t, bytes.NewReader(src), c, -1, defaultConfig())
 		if _, err := io.ReadAll(d); !errors.Is(err, ErrAuth) {
 			t.Fatalf("%d-byte input: %v", n, err)
 		}
-		d = mustDecrypter(t, bytes.NewReader(src), c, 0, defaultConfig)
+		d = mustDecrypter(t, bytes.NewReader(src), c, 0, defaultConfig())
 		if _, err := io.ReadAll(d); !errors.Is(err, io.ErrUnexpectedEOF) || !errors.Is(err, ErrAuth) {
 			t.Fatalf("%d-byte input, sized: %v", n, err)
 		}
@@ -595,7 +595,7 @@ func TestErrorsAreSticky(t *testing.T) {
 
 	// Reader failure while decrypting: surfaced, sticky, not ErrAuth.
 	ct := oneShotSeal(t, c.key, c.nonce, c.pt, c.aad)
-	d := mustDecrypter(t, io.MultiReader(bytes.NewReader(ct[:200<<10]), iotest.ErrReader(errSrc)), c, -1, defaultConfig)
+	d := mustDecrypter(t, io.MultiReader(bytes.NewReader(ct[:200<<10]), iotest.ErrReader(errSrc)), c, -1, defaultConfig())
 	if _, err := io.ReadAll(d); !errors.Is(err, errSrc) || errors.Is(err, ErrAuth) {
 		t.Fatalf("Decrypter: %v", err)
 	}
@@ -627,7 +627,7 @@ func TestLengthLimit(t *testing.T) {
 	}
 
 	// Decrypter: a stream longer than the limit fails authentication.
-	d := mustDecrypter(t, bytes.NewReader(make([]byte, 3*ChunkSize)), c, -1, defaultConfig)
+	d := mustDecrypter(t, bytes.NewReader(make([]byte, 3*ChunkSize)), c, -1, defaultConfig())
 	d.ctLen = MaxPlaintextSize - ChunkSize/2
 	if _, err := io.ReadAll(d); !errors.Is(err, ErrAuth) {
 		t.Fatalf("Decrypter past the limit: %v", err)

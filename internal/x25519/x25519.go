@@ -48,15 +48,12 @@ const Size = 32
 // rejects the same inputs.
 var ErrLowOrder = errors.New("x25519: low-order point (all-zero shared secret)")
 
-// Basepoint is the u-coordinate of the RFC 7748 base point, 9.
-var Basepoint = [Size]byte{9}
-
 // X25519 returns the RFC 7748 X25519 function of scalar and the peer's
 // u-coordinate point. The scalar is clamped; the point's bit 255 is ignored
 // and non-canonical values (≥ 2^255−19) are accepted, as RFC 7748 requires.
 // It returns ErrLowOrder, and a zero array, if the result is all zeros.
 //
-// X25519(s, &Basepoint) equals PublicKey(s), but PublicKey is faster.
+// X25519 of the base point u = 9 equals PublicKey, but PublicKey is faster.
 func X25519(scalar, point *[Size]byte) ([Size]byte, error) {
 	var out [Size]byte
 	ladder(&out, scalar, point)

@@ -12,6 +12,9 @@ import (
 	"testing"
 )
 
+// basepoint is the u-coordinate of the RFC 7748 base point.
+var basepoint = [Size]byte{9}
+
 func mustHex32(t testing.TB, s string) *[Size]byte {
 	t.Helper()
 	b, err := hex.DecodeString(s)
@@ -85,7 +88,7 @@ func TestRFC7748Section52(t *testing.T) {
 
 func TestRFC7748Iterations(t *testing.T) {
 	// RFC 7748 §5.2: k = u = 9; repeatedly (k, u) = (X25519(k, u), k).
-	k, u := Basepoint, Basepoint
+	k, u := basepoint, basepoint
 	want := map[int]string{
 		1:    "422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079",
 		1000: "684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51",
@@ -116,7 +119,7 @@ func TestRFC7748Section61(t *testing.T) {
 		if got := PublicKey(tc.priv); hex.EncodeToString(got[:]) != tc.pub {
 			t.Errorf("PublicKey = %x, want %s", got[:], tc.pub)
 		}
-		if got, err := X25519(tc.priv, &Basepoint); err != nil || hex.EncodeToString(got[:]) != tc.pub {
+		if got, err := X25519(tc.priv, &basepoint); err != nil || hex.EncodeToString(got[:]) != tc.pub {
 			t.Errorf("X25519(priv, 9) = %x, %v; want %s", got[:], err, tc.pub)
 		}
 	}
@@ -399,7 +402,7 @@ func TestEd25519Consistency(t *testing.T) {
 func FuzzX25519(f *testing.F) {
 	f.Add(make([]byte, 64))
 	f.Add(bytes.Repeat([]byte{0xff}, 64))
-	f.Add(append(bytes.Repeat([]byte{0x42}, 32), Basepoint[:]...))
+	f.Add(append(bytes.Repeat([]byte{0x42}, 32), basepoint[:]...))
 	for _, p := range lowOrderPoints(f) {
 		f.Add(append(bytes.Repeat([]byte{7}, 32), p[:]...))
 	}
