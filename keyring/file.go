@@ -32,6 +32,8 @@ type FileOptions struct {
 const (
 	headerName = "keyring.e3kr"
 	tempPrefix = ".tmp-"
+
+	newFileLockWait = time.Minute
 )
 
 // NewFile opens the passphrase-protected keyring in dir, creating dir (mode
@@ -48,7 +50,8 @@ const (
 // it was or as it was to become. Temporary files left by a crash are
 // ignored and removed by the next NewFile.
 //
-// The passphrase must not be empty. See the package documentation for the
+// The passphrase must not be empty. NewFile waits at most a minute for a
+// lock held by another process. See the package documentation for the
 // cryptography and the byte layout.
 func NewFile(dir string, passphrase []byte, optFns ...func(*FileOptions)) (Store, error) {
 	var opts FileOptions
@@ -73,9 +76,13 @@ func NewFile(dir string, passphrase []byte, optFns ...func(*FileOptions)) (Store
 		return nil, fmt.Errorf("keyring: %w", err)
 	}
 
-	release, err := acquire(context.Background(), dir, true)
+	// NewFile has no context; a lock held for longer than newFileLockWait
+	// (operations hold it for milliseconds) means a stuck process.
+	ctx, cancel := context.WithTimeout(context.Background(), newFileLockWait)
+	defer cancel()
+	release, err := acquire(ctx, dir, true)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w (another process holds the keyring lock)", err)
 	}
 	removeTemps(dir)
 	hpath := filepath.Join(dir, headerName)

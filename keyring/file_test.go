@@ -14,6 +14,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,6 +97,44 @@ func TestFileReopen(t *testing.T) {
 	}
 	if err := s.Save(t.Context(), "bob", []byte("b2"), nil); !errors.Is(err, keyring.ErrExists) {
 		t.Errorf("Save through the first store after the second saved: %v, want ErrExists", err)
+	}
+}
+
+// Two stores on one directory in one process exclude each other as two
+// processes do.
+func TestFileTwoStoresOneProcess(t *testing.T) {
+	dir := t.TempDir()
+	stores := []keyring.Store{openFile(t, dir), openFile(t, dir)}
+	wins := make(chan string, 100)
+	var wg sync.WaitGroup
+	for i, s := range stores {
+		for g := range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for n := range 10 {
+					name := fmt.Sprintf("contested-%d", n)
+					switch err := s.Save(t.Context(), name, []byte(fmt.Sprint(i, g)), nil); {
+					case err == nil:
+						wins <- name
+					case !errors.Is(err, keyring.ErrExists):
+						t.Error(err)
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(wins)
+	seen := map[string]bool{}
+	for n := range wins {
+		if seen[n] {
+			t.Errorf("%s saved twice", n)
+		}
+		seen[n] = true
+	}
+	if len(seen) != 10 {
+		t.Errorf("%d names saved, want 10", len(seen))
 	}
 }
 
