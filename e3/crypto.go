@@ -3,6 +3,7 @@ package e3
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/ed25519"
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha512"
@@ -51,6 +52,7 @@ type sealParams struct {
 // separately, so the one-shot and the streaming forms share all of it.
 type sealer struct {
 	info        []byte
+	bodyKey     []byte // the body's AES-256-GCM key (for the streaming encrypter)
 	aead        cipher.AEAD
 	nonce       []byte
 	aad         []byte
@@ -105,7 +107,7 @@ func newSealer(rnd io.Reader, p sealParams, to []*PublicKey) (*sealer, error) {
 		if _, err := io.ReadFull(rnd, s.nonce); err != nil {
 			return nil, fmt.Errorf("e3: reading randomness: %w", err)
 		}
-		s.aead = newAEAD(key)
+		s.aead, s.bodyKey = newAEAD(key), append([]byte(nil), key...)
 	case modeSignAndEncrypt:
 		if !p.signer.valid() {
 			return nil, errZeroKey
@@ -117,7 +119,7 @@ func newSealer(rnd io.Reader, p sealParams, to []*PublicKey) (*sealer, error) {
 			return nil, errors.New("e3: invalid plaintext size")
 		}
 		dk := deriveKeys(key)
-		s.aead, s.nonce = newAEAD(dk.dataKey), dk.dataNonce
+		s.aead, s.nonce, s.bodyKey = newAEAD(dk.dataKey), dk.dataNonce, dk.dataKey
 		s.footerAEAD, s.footerNonce = newAEAD(dk.footerKey), dk.footerNonce
 		s.aad = envelope.SignedDataInfo
 		s.signer = p.signer
@@ -237,6 +239,7 @@ func signPrehashed(k *PrivateKey, digest []byte) []byte {
 // and the content key unwrapped.
 type opener struct {
 	mi          *envelope.MessageInfo
+	bodyKey     []byte
 	aead        cipher.AEAD
 	nonce       []byte
 	aad         []byte
@@ -283,14 +286,13 @@ func newOpener(mi *envelope.MessageInfo, key *PrivateKey) (*opener, error) {
 		if subtle.ConstantTimeCompare(dk.dataNonce, mi.Nonce) != 1 {
 			return nil, errNonceMismatch
 		}
-		o.aead, o.nonce = newAEAD(dk.dataKey), dk.dataNonce
+		o.aead, o.nonce, o.bodyKey = newAEAD(dk.dataKey), dk.dataNonce, dk.dataKey
 		if mi.Footer != nil {
 			o.footerAEAD, o.footerNonce = newAEAD(dk.footerKey), dk.footerNonce
 		}
 	} else {
-		o.aead, o.nonce = newAEAD(k), mi.Nonce
+		o.aead, o.nonce, o.bodyKey = newAEAD(k), mi.Nonce, k
 	}
-	clear(k)
 	if mi.Footer != nil {
 		if mi.Footer.SignedDataInfo {
 			o.aad = envelope.SignedDataInfo
@@ -314,6 +316,22 @@ func unpad(b []byte) ([]byte, error) {
 		return nil, parseErrorf("padding", "inconsistent padding length")
 	}
 	return b[:int64(len(b))-p-paddingLenSize], nil
+}
+
+// openFooter decrypts and parses the encrypted footer.
+func (o *opener) openFooter(footerCT []byte) (*envelope.Footer, error) {
+	if len(footerCT) < tagSize {
+		return nil, errFooterAuth
+	}
+	fder, err := o.footerAEAD.Open(nil, o.footerNonce, footerCT, nil)
+	if err != nil {
+		return nil, errFooterAuth
+	}
+	f, err := envelope.ParseFooter(fder)
+	if err != nil {
+		return nil, parseError("footer", err)
+	}
+	return f, nil
 }
 
 // openResult is a decrypted message with what verification needs.
@@ -354,15 +372,8 @@ func openBody(mi *envelope.MessageInfo, rest []byte, key *PrivateKey) (*openResu
 	}
 	res := &openResult{mi: mi}
 	if o.footerAEAD != nil {
-		if len(footerCT) < tagSize {
-			return nil, errFooterAuth
-		}
-		fder, err := o.footerAEAD.Open(nil, o.footerNonce, footerCT, nil)
-		if err != nil {
-			return nil, errFooterAuth
-		}
-		if res.footer, err = envelope.ParseFooter(fder); err != nil {
-			return nil, parseError("footer", err)
+		if res.footer, err = o.openFooter(footerCT); err != nil {
+			return nil, err
 		}
 	}
 	if mi.Padding {
@@ -420,18 +431,27 @@ func findSigner(signers []*PublicKey, id []byte) *PublicKey {
 // decryptAndVerify does: the first signer info names the signer by id,
 // which must be among the given keys (also when only one is given).
 func verifyFooter(res *openResult, signers []*PublicKey) error {
-	if res.footer == nil || len(res.footer.Signers) == 0 {
+	d := sha512.Sum512(res.plaintext)
+	return verifyFooterDigest(res.footer, d[:], signers)
+}
+
+// verifyFooterDigest is verifyFooter given SHA-512 of the plaintext.
+func verifyFooterDigest(f *envelope.Footer, digest []byte, signers []*PublicKey) error {
+	if f == nil || len(f.Signers) == 0 {
 		return ErrNotSigned
 	}
-	si := res.footer.Signers[0]
+	si := f.Signers[0]
 	key := findSigner(signers, si.ID)
 	if key == nil {
 		return ErrSignerNotFound
 	}
-	if si.Alg != key.typ.alg() {
+	if si.Alg != key.typ.alg() || key.typ != Ed25519 {
 		return fmt.Errorf("%w: signer algorithm does not match the key: %w", ErrAuthFailed, ErrKeyType)
 	}
-	return verifyRawSHA512(res.plaintext, si.Signature, key)
+	if !ed25519.Verify(key.key[:], digest, si.Signature) {
+		return errBadSignature
+	}
+	return nil
 }
 
 // Encrypt encrypts data for the given recipients, byte-compatible with

@@ -73,16 +73,3 @@ var errBadSignature = fmt.Errorf("%w: invalid signature", ErrAuthFailed)
 func errCannotVerify(t KeyType) error {
 	return fmt.Errorf("%w: a %v key cannot verify signatures: %w", ErrAuthFailed, t, ErrKeyType)
 }
-
-// verifyRawSHA512 verifies a raw Ed25519 signature over SHA-512(data), the
-// signature of a signAndEncrypt footer.
-func verifyRawSHA512(data, sig []byte, key *PublicKey) error {
-	if key.typ != Ed25519 {
-		return errCannotVerify(key.typ)
-	}
-	d := sha512.Sum512(data)
-	if !ed25519.Verify(key.key[:], d[:], sig) {
-		return errBadSignature
-	}
-	return nil
-}
