@@ -18,7 +18,7 @@ import (
 // header.
 func BenchmarkOpen(b *testing.B) {
 	dir := b.TempDir()
-	p := keyring.DefaultScrypt
+	p := keyring.DefaultScrypt()
 	if _, err := keyring.NewFile(dir, pass); err != nil {
 		b.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -60,7 +59,7 @@ func NewFile(dir string, passphrase []byte, optFns ...func(*FileOptions)) (Store
 	}
 	params := opts.Scrypt
 	if params == (ScryptParams{}) {
-		params = DefaultScrypt
+		params = DefaultScrypt()
 	}
 	if err := params.validate(); err != nil {
 		return nil, err
@@ -81,8 +80,11 @@ func NewFile(dir string, passphrase []byte, optFns ...func(*FileOptions)) (Store
 	ctx, cancel := context.WithTimeout(context.Background(), newFileLockWait)
 	defer cancel()
 	release, err := acquire(ctx, dir, true)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("%w: another process has held the lock on %s for %v", err, dir, newFileLockWait)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("%w (another process holds the keyring lock)", err)
+		return nil, err
 	}
 	removeTemps(dir)
 	hpath := filepath.Join(dir, headerName)
@@ -194,32 +196,19 @@ func ChangePassphrase(ctx context.Context, dir string, oldPassphrase, newPassphr
 	return writeAtomic(dir, headerName, b)
 }
 
+// fileStore needs no mutex: every operation takes the file lock through
+// its own open file (or lock file), which excludes other goroutines of this
+// process just as it excludes other processes, and waits for it under the
+// caller's context.
 type fileStore struct {
 	dir  string
 	keys *keys
-	// mu orders the goroutines of this process before they take the file
-	// lock, which orders processes (and other Stores on the same dir).
-	mu sync.RWMutex
 }
 
 var _ Store = (*fileStore)(nil)
 
 func (s *fileStore) lock(ctx context.Context, exclusive bool) (func(), error) {
-	if exclusive {
-		s.mu.Lock()
-	} else {
-		s.mu.RLock()
-	}
-	unlockMu := s.mu.Unlock
-	if !exclusive {
-		unlockMu = s.mu.RUnlock
-	}
-	release, err := acquire(ctx, s.dir, exclusive)
-	if err != nil {
-		unlockMu()
-		return nil, err
-	}
-	return func() { release(); unlockMu() }, nil
+	return acquire(ctx, s.dir, exclusive)
 }
 
 func (s *fileStore) path(name string) string {

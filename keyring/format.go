@@ -70,10 +70,11 @@ type ScryptParams struct {
 	P uint8
 }
 
-// DefaultScrypt is used when FileOptions.Scrypt is zero: N=2^17, r=8, p=1,
-// 128 MiB of memory and roughly 0.2-0.5 s on a current laptop core, the
-// minimum OWASP recommends for scrypt in 2025.
-var DefaultScrypt = ScryptParams{LogN: 17, R: 8, P: 1}
+// DefaultScrypt returns the parameters NewFile uses when
+// FileOptions.Scrypt is zero: N=2^17, r=8, p=1, that is 128 MiB of memory
+// and about a third of a second on one current server core; the minimum
+// OWASP recommends for scrypt.
+func DefaultScrypt() ScryptParams { return ScryptParams{LogN: 17, R: 8, P: 1} }
 
 // maxScryptMemory bounds 128·r·N so that a damaged or hostile header cannot
 // make the process allocate more than 1 GiB.

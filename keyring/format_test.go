@@ -211,10 +211,10 @@ func TestDefaultParams(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.params != DefaultScrypt {
-		t.Errorf("header records %+v, want %+v", h.params, DefaultScrypt)
+	if h.params != DefaultScrypt() {
+		t.Errorf("header records %+v, want %+v", h.params, DefaultScrypt())
 	}
-	if err := DefaultScrypt.validate(); err != nil {
+	if err := DefaultScrypt().validate(); err != nil {
 		t.Error(err)
 	}
 }
