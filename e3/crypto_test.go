@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"io"
 	"testing"
 
 	"github.com/e3go/e3go/internal/envelope"
@@ -192,6 +193,10 @@ func FuzzDecrypt(f *testing.F) {
 			func() ([]byte, error) { return DecryptThenVerify(in, ks.bob, ks.alicePub, ks.carolPub) },
 			func() ([]byte, error) { return DecryptAndVerify(in, ks.bob, ks.alicePub) },
 			func() ([]byte, error) { return DecryptThenVerifyDetached(in, in, ks.bob, ks.alicePub) },
+			func() ([]byte, error) { return readAllStream(DecryptStream(bytes.NewReader(in), ks.bob)) },
+			func() ([]byte, error) {
+				return readAllStream(DecryptAndVerifyStream(bytes.NewReader(in), ks.bob, ks.alicePub))
+			},
 		} {
 			got, err := dec()
 			if err != nil {
@@ -201,4 +206,17 @@ func FuzzDecrypt(f *testing.F) {
 			}
 		}
 	})
+}
+
+// readAllStream reads a stream reader to its end; the plaintext is returned
+// only if the reader ended with io.EOF.
+func readAllStream(r io.Reader, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	return b, nil
 }

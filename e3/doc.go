@@ -2,57 +2,137 @@
 // signatures and ciphertexts, byte for byte what virgil-crypto (and so
 // e3kit in browsers and on phones) reads and writes.
 //
+// The operations mirror virgil-crypto's methods of the same names:
+//
+//   - [SignAndEncrypt] / [DecryptAndVerify]: e3kit's authEncrypt /
+//     authDecrypt, the recommended format. The signature travels encrypted,
+//     the body is padded to a multiple of 160 bytes.
+//   - [SignThenEncrypt] / [DecryptThenVerify]: e3kit's encrypt / decrypt.
+//     The detached forms ([SignThenEncryptDetached],
+//     [DecryptThenVerifyDetached]) are what Keyknox stores.
+//   - [Encrypt] / [Decrypt]: encryption without a signature. Decrypt opens
+//     every format but checks no signature.
+//   - [Sign] / [Verify]: detached signatures (calculateSignature /
+//     verifySignature), also used by Virgil cards and JWTs.
+//   - [EncryptStream], [DecryptStream], [SignAndEncryptStream],
+//     [DecryptAndVerifyStream]: io.Writer / io.Reader forms for attachments
+//     and files, with output byte-identical to the one-shot forms and memory
+//     that stays flat (one 64 KiB window) whatever the size.
+//
+// Every encryption takes any number of recipients; on the wire they are
+// sorted by key identifier, as Virgil does, and a recipient finds its entry
+// by identifier.
+//
 // # Key management
 //
 // Keys are Ed25519 (Virgil's and e3kit's default; it signs, and encrypts
-// through its X25519 form) or Curve25519 (X25519 only). [GenerateKey] makes
-// a random Ed25519 key; [GenerateKeyFromMaterial] derives one
-// deterministically from key material exactly as virgil-crypto's
-// generateKeysFromKeyMaterial does (e3kit's BrainKey backups rely on it).
-// [PrivateKey.Export] and [ParsePrivateKey] use PKCS#8 DER, the 48 bytes
-// virgil-crypto's exportPrivateKey writes (e3kit stores them base64-encoded);
-// [PublicKey.Export] and [ParsePublicKey] use the 44-byte
-// SubjectPublicKeyInfo that Virgil cards carry.
+// through its X25519 form) or Curve25519 (X25519 only: it can decrypt but
+// not sign). [GenerateKey] makes a random Ed25519 key;
+// [GenerateKeyFromMaterial] derives one deterministically from key material
+// exactly as virgil-crypto's generateKeysFromKeyMaterial does (e3kit's
+// BrainKey backups rely on it). [PrivateKey.Export] and [ParsePrivateKey]
+// use PKCS#8 DER, the 48 bytes virgil-crypto's exportPrivateKey writes
+// (e3kit stores them base64-encoded); [PublicKey.Export] and
+// [ParsePublicKey] use the 44-byte SubjectPublicKeyInfo that Virgil cards
+// carry.
 //
 // Every key has an identifier, [PublicKey.ID]: the first 8 bytes of SHA-512
 // over the exported public key, or, for keys made with
-// [PublicKey.WithSHA256ID] (e3kit's useSha256Identifiers option), all 32
-// bytes of SHA-256. Ciphertexts address recipients and name signers by
-// identifier, so sender and recipient must use the same scheme.
+// [PublicKey.WithSHA256ID] / [PrivateKey.WithSHA256ID] (e3kit's
+// useSha256Identifiers option), all 32 bytes of SHA-256. Ciphertexts address
+// recipients and name signers by identifier, so sender and recipient must
+// use the same scheme; a mismatch shows up as [ErrNotRecipient] or
+// [ErrSignerNotFound].
 //
 // A [PrivateKey] never prints its secret: it redacts itself under every fmt
 // verb and in log/slog, and has no String, MarshalText or MarshalJSON
-// method. e3 does not promise to wipe key bytes from memory (the Go runtime
-// may copy them); keep exported keys in a keyring, not in logs or files.
+// method; [PrivateKey.Export] is the only way to the bytes. e3 does not
+// promise to wipe key bytes from memory (the Go runtime may copy them).
 //
 // # Compatibility with e3kit/virgil-crypto
 //
 // The formats are those of virgil-crypto 5.1.2 and of 4.2.2, which
 // @virgilsecurity/e3kit-node 2.5.1 and e3kit-browser 2.5.1 bundle; both
-// produce identical bytes. [Sign] and [Verify] are calculateSignature and
-// verifySignature: Ed25519 over SHA-512 of the data, in an 83-byte DER
-// structure (the "VEDS512" of Virgil JWTs and the card signatures).
+// produce identical bytes. The package's tests decrypt and verify
+// ciphertexts made by both versions, and, fed virgil-crypto's deterministic
+// KeyMaterialRng instead of crypto/rand, reproduce its ciphertexts byte for
+// byte (the recipient order on the wire and the order of random draws
+// included). Only Ed25519 and Curve25519 keys are supported (not Virgil's
+// RSA, NIST P-256, compound or post-quantum key types), and only the
+// algorithms virgil-crypto writes (ECIES with KDF2-SHA384, HMAC-SHA384 and
+// AES-256-CBC; AES-256-GCM bodies; HKDF-SHA512).
 //
-// Where Virgil is lax, e3 is strict: [Verify] with a Curve25519 key fails
-// (virgil-crypto returns true for any signature in that case), and
-// crypto/ed25519 rejects non-canonical signature scalars that Virgil's ref10
-// code accepts. Honest Virgil signatures are unaffected by either.
+// Where Virgil is lax, e3 is strict, which only matters for altered or
+// hostile input:
+//
+//   - [Verify] and the verifying decryptions fail with a Curve25519 key;
+//     virgil-crypto reports any signature as valid in that case.
+//   - Ed25519 verification is crypto/ed25519's, which rejects signature
+//     scalars S ≥ ℓ that Virgil's ref10 code accepts.
+//   - Padding whose length field is inconsistent is rejected (virgil-crypto
+//     ignores the error), as are message-info versions that do not match the
+//     fields present, recipient or signer entries whose algorithm differs
+//     from the key's, password recipients, duplicate custom parameters,
+//     non-canonical ECIES ephemeral keys and trailing bytes.
+//   - A signAndEncrypt ciphertext whose message-info nonce differs from the
+//     one derived from the key is rejected.
+//
+// Like virgil-crypto, [DecryptThenVerify] given exactly one verification
+// key uses it whatever signer identifier the ciphertext names (e3kit passes
+// one key, the sender's), and decoders accept recipient and parameter sets
+// in any order.
 //
 // # Errors
 //
-// Failures match a sentinel with [errors.Is]: [ErrAuthFailed] for any tag,
-// MAC or signature failure (also matched by [ErrSignerNotFound] and
-// [ErrNotSigned]), [ErrNotRecipient], [ErrKeyType], and [ErrMalformed] for
-// structurally invalid input, always wrapped in a [*ParseError] naming what
-// was malformed. Errors never contain secret input. Malformed or hostile
-// input never panics.
+// Failures match a sentinel with [errors.Is]:
+//
+//   - [ErrAuthFailed]: a GCM tag, the ECIES MAC or a signature did not
+//     verify, or the ciphertext is truncated. [ErrSignerNotFound] (no given
+//     key has the signer's identifier) and [ErrNotSigned] (the ciphertext
+//     carries no signature) match ErrAuthFailed too.
+//   - [ErrNotRecipient]: the ciphertext has no entry for the key.
+//   - [ErrKeyType]: the key's type cannot do the operation.
+//   - [ErrMalformed]: structurally invalid input, always wrapped in a
+//     [*ParseError] naming what was malformed ("message info", "footer",
+//     "padding", "signature", "private key", ...).
+//
+// Errors never contain secret input, a failed decryption never returns
+// plaintext, and malformed or hostile input never panics (every parser is
+// fuzzed).
+//
+// A stream reader cannot check the GCM tag at the end of a long message
+// before it returns the earlier plaintext. It returns io.EOF only after the
+// tag (and the signature) verified, and otherwise the same error from every
+// Read; callers must discard what they read unless the reader ended with
+// io.EOF (write to a temporary file and keep it only then).
 //
 // # Concurrency
 //
 // Keys are immutable and safe for concurrent use; all functions are safe to
-// call from multiple goroutines. Randomness comes from crypto/rand only.
+// call from multiple goroutines. The stream writers and readers are not
+// safe for concurrent use. Randomness comes from crypto/rand only.
 //
 // # What is not encrypted
 //
-// A signature does not hide the data it signs.
+// The ciphertext formats are Virgil's, and what they leave in the clear is
+// visible to the chat service, to the backend, and to anyone holding the
+// message:
+//
+//   - The number of recipients and each recipient's key identifier (a hash
+//     of its public key), so anyone who knows the recipients' public keys
+//     (Virgil cards are public) can tell who a message is for.
+//   - The length of the message: exactly with [Encrypt] and
+//     [SignThenEncrypt], rounded up to a multiple of 160 bytes with
+//     [SignAndEncrypt] (whose footer length also reveals the signer
+//     identifier's length).
+//   - With [SignThenEncrypt], the signer's identifier and the signature in
+//     clear: anyone can tell who sent the message, and confirm a guess of
+//     its content with the sender's public key. [SignAndEncrypt] encrypts
+//     both.
+//   - [Encrypt] does not authenticate the sender at all: anyone with the
+//     recipient's public key can make a valid ciphertext.
+//   - A signature made by [Sign] does not hide the data it signs.
+//
+// Metadata outside the ciphertext (who talks to whom and when, channel and
+// user names, attachment file names) is not protected by this package.
 package e3
