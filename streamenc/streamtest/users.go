@@ -348,6 +348,7 @@ func (s *Server) deleteUser(c *reqCtx) (int, map[string]any, *apiError) {
 		}
 	}
 	if hard {
+		rendered["deleted_at"] = ts(c.now)
 		delete(s.st.users, id)
 		for _, ch := range s.st.channels {
 			delete(ch.members, id)
