@@ -209,15 +209,17 @@ func sealOneShot(rnd io.Reader, data []byte, p sealParams, to []*PublicKey) ([]b
 	}
 	out := make([]byte, 0, len(s.info)+bodyLen+tagSize+footerLen)
 	out = append(out, s.info...)
-	start := len(out)
-	out = append(out, data...)
 	if p.padding {
+		// Seal in place over data ‖ padding.
+		start := len(out)
+		out = append(out, data...)
 		if out, err = s.appendPadding(out, int64(len(data))); err != nil {
 			return nil, err
 		}
+		out = s.aead.Seal(out[:start], s.nonce, out[start:], s.aad)
+	} else {
+		out = s.aead.Seal(out, s.nonce, data, s.aad)
 	}
-	out = s.aead.Seal(out[:start], s.nonce, out[start:], s.aad)
-	out = out[:len(s.info)+bodyLen+tagSize]
 	if s.signer != nil {
 		d := sha512.Sum512(data)
 		f, err := s.footer(d[:])
