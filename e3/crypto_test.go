@@ -220,3 +220,37 @@ func readAllStream(r io.Reader, err error) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// TestConcurrentUse shares keys between goroutines (run with -race).
+func TestConcurrentUse(t *testing.T) {
+	alice, _ := GenerateKey()
+	bob, _ := GenerateKey()
+	bob256 := bob.WithSHA256ID()
+	done := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		go func() {
+			for i := 0; i < 20; i++ {
+				msg := []byte{byte(g), byte(i)}
+				ct, err := SignAndEncrypt(msg, alice, bob.Public(), bob256.Public(), alice.Public())
+				if err == nil {
+					var got []byte
+					got, err = DecryptAndVerify(ct, bob, alice.Public())
+					if err == nil && !bytes.Equal(got, msg) {
+						err = errors.New("wrong plaintext")
+					}
+				}
+				if err != nil {
+					done <- err
+					return
+				}
+				_ = alice.Public().String() + bob256.Public().String()
+			}
+			done <- nil
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
