@@ -800,7 +800,9 @@ func (s *Server) record(rec RecordedRequest) {
 	s.reqSeq++
 	rec.Seq = s.reqSeq
 	if len(s.requests) >= s.cfg.MaxRecordedRequests {
-		s.requests = append(s.requests[:0:0], s.requests[len(s.requests)-s.cfg.MaxRecordedRequests+1:]...)
+		// Drop the oldest tenth at once, so trimming stays cheap.
+		drop := len(s.requests) - s.cfg.MaxRecordedRequests + 1 + s.cfg.MaxRecordedRequests/10
+		s.requests = append(s.requests[:0:0], s.requests[min(drop, len(s.requests)):]...)
 	}
 	s.requests = append(s.requests, rec)
 }

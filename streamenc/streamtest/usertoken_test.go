@@ -221,6 +221,35 @@ func TestUserTokenPermissions(t *testing.T) {
 	}
 }
 
+func TestClearHistoryAndStopWatching(t *testing.T) {
+	srv := newServer(t, streamtest.Config{MaxRecordedRequests: 20})
+	c := srv.Client()
+	ch := seed(t, c, "hist", "alice", "bob")
+	send(t, ch, "bob", "old news")
+	if _, err := ch.HideWithHistoryClear(ctxT(t), "alice"); err != nil {
+		t.Fatal(err)
+	}
+	send(t, ch, "bob", "fresh")
+	status, body := userCall(t, srv, "POST", "/channels/messaging/hist/query", "alice", map[string]any{"state": true})
+	msgs, _ := body["messages"].([]any)
+	if status != 201 || len(msgs) != 1 || msgs[0].(map[string]any)["text"] != "fresh" {
+		t.Fatalf("after clear_history alice sees %d %v", status, msgs)
+	}
+	status, body = userCall(t, srv, "POST", "/channels/messaging/hist/query", "bob", map[string]any{"state": true})
+	if msgs, _ := body["messages"].([]any); status != 201 || len(msgs) != 2 {
+		t.Fatalf("bob's history is untouched: %d %v", status, body)
+	}
+	if status, body := userCall(t, srv, "POST", "/channels/messaging/hist/stop-watching", "alice", map[string]any{}); status != 201 {
+		t.Fatalf("stop-watching: %d %v", status, body)
+	}
+	for range 30 {
+		userCall(t, srv, "GET", "/app", "alice", nil)
+	}
+	if n := len(srv.Requests()); n > 20 || n == 0 {
+		t.Fatalf("Requests kept %d, MaxRecordedRequests is 20", n)
+	}
+}
+
 func TestDisablePermissionChecks(t *testing.T) {
 	srv := newServer(t)
 	c := srv.Client()
