@@ -80,7 +80,7 @@ func (e *Epoch) seal(random io.Reader, plaintext []byte, signer ed25519.PrivateK
 	}
 	binary.LittleEndian.PutUint32(padded[len(padded)-lengthSize:], uint32(n))
 
-	g, nonce, err := aead(e.key, &salt)
+	g, nonce, err := aead(e.sec.key, &salt)
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +101,9 @@ func (e *Epoch) seal(random io.Reader, plaintext []byte, signer ed25519.PrivateK
 // also matches ErrAuthFailed), then the padding (a *ParseError). No
 // plaintext is returned unless all pass.
 func (e *Epoch) Open(m *Message, sender ed25519.PublicKey) ([]byte, error) {
+	if !e.valid() {
+		return nil, fmt.Errorf("%w: zero Epoch", ErrNoEpochs)
+	}
 	if len(sender) != ed25519.PublicKeySize {
 		return nil, fmt.Errorf("%w: public key of %d bytes, want %d", ErrInvalidKey, len(sender), ed25519.PublicKeySize)
 	}
@@ -118,7 +121,7 @@ func (e *Epoch) Open(m *Message, sender ed25519.PublicKey) ([]byte, error) {
 	if len(m.Ciphertext) < gcmTagSize {
 		return nil, ErrAuthFailed
 	}
-	g, nonce, err := aead(e.key, &m.Salt)
+	g, nonce, err := aead(e.sec.key, &m.Salt)
 	if err != nil {
 		return nil, err
 	}

@@ -62,7 +62,15 @@ type Epoch struct {
 	sessionID [SessionIDSize]byte
 	number    uint32
 	version   uint32
-	key       *[KeySize]byte // behind a pointer: fmt's reflection prints only an address
+	sec       *epochSecret
+}
+
+// epochSecret keeps the key two pointers away from an Epoch: fmt's
+// reflection (used for an Epoch held in another struct's unexported field,
+// where Format cannot be called) expands at most one pointer level, even
+// for a bad verb, and prints deeper pointers as addresses.
+type epochSecret struct {
+	key *[KeySize]byte
 }
 
 // NewEpoch returns epoch 0 of session sessionID with a fresh key read from
@@ -80,15 +88,18 @@ func newEpoch(random io.Reader, sessionID [SessionIDSize]byte, number uint32) (*
 	if _, err := io.ReadFull(random, key[:]); err != nil {
 		return nil, fmt.Errorf("groupsession: reading random epoch key: %w", err)
 	}
-	return &Epoch{sessionID: sessionID, number: number, key: key}, nil
+	return &Epoch{sessionID: sessionID, number: number, sec: &epochSecret{key}}, nil
 }
 
 // NewEpochWithKey returns the epoch of the given session, number and key
 // (for tests and for stores that keep epochs in another form).
 func NewEpochWithKey(sessionID [SessionIDSize]byte, number uint32, key [KeySize]byte) *Epoch {
 	k := key
-	return &Epoch{sessionID: sessionID, number: number, key: &k}
+	return &Epoch{sessionID: sessionID, number: number, sec: &epochSecret{&k}}
 }
+
+// valid reports whether e is a usable epoch (not nil, not the zero Epoch).
+func (e *Epoch) valid() bool { return e != nil && e.sec != nil && e.sec.key != nil }
 
 // SessionID returns the epoch's session id.
 func (e *Epoch) SessionID() [SessionIDSize]byte { return e.sessionID }
@@ -105,17 +116,21 @@ func (e *Epoch) Version() uint32 { return e.version }
 // Equal reports whether e and x are the same epoch of the same session
 // with the same key (compared in constant time) and version.
 func (e *Epoch) Equal(x *Epoch) bool {
-	if e == nil || x == nil || e.key == nil || x.key == nil {
+	if !e.valid() || !x.valid() {
 		return e == x
 	}
 	return e.sessionID == x.sessionID && e.number == x.number && e.version == x.version &&
-		subtle.ConstantTimeCompare(e.key[:], x.key[:]) == 1
+		subtle.ConstantTimeCompare(e.sec.key[:], x.sec.key[:]) == 1
 }
 
 // Marshal returns the epoch ticket: GroupMessage{version, group_info:
 // MessageGroupInfo{session_id, epoch, key}}, 74 bytes for epochs below 128.
-// The result holds the epoch key: it is a secret.
+// The result holds the epoch key: it is a secret. The zero Epoch marshals
+// to nil.
 func (e *Epoch) Marshal() []byte {
+	if !e.valid() {
+		return nil
+	}
 	infoLen := bytesFieldLen(SessionIDSize) + uint32FieldLen(e.number) + bytesFieldLen(KeySize)
 	b := make([]byte, 0, uint32FieldLen(e.version)+bytesFieldLen(infoLen))
 	b = appendUint32Field(b, fieldVersion, e.version)
@@ -123,7 +138,7 @@ func (e *Epoch) Marshal() []byte {
 	b = appendVarint(b, uint64(infoLen))
 	b = appendBytesField(b, fieldSessionID, e.sessionID[:])
 	b = appendUint32Field(b, fieldEpoch, e.number)
-	return appendBytesField(b, fieldKey, e.key[:])
+	return appendBytesField(b, fieldKey, e.sec.key[:])
 }
 
 // ParseEpoch parses an epoch ticket. It fails with a [*ParseError] on
@@ -142,9 +157,9 @@ func ParseEpoch(ticket []byte) (*Epoch, error) {
 	if err := parseFields("epoch ticket", d.info.bytes, groupInfoSpecs, v[:]); err != nil {
 		return nil, err
 	}
-	e := &Epoch{number: v[1].u32, version: d.version, key: new([KeySize]byte)}
+	e := &Epoch{number: v[1].u32, version: d.version, sec: &epochSecret{new([KeySize]byte)}}
 	copy(e.sessionID[:], v[0].bytes)
-	copy(e.key[:], v[2].bytes)
+	copy(e.sec.key[:], v[2].bytes)
 	return e, nil
 }
 

@@ -50,7 +50,7 @@ func NewSession(epochs ...*Epoch) (*Session, error) {
 		return nil, ErrNoEpochs
 	}
 	for _, e := range epochs {
-		if e == nil || e.key == nil {
+		if !e.valid() {
 			return nil, fmt.Errorf("%w: nil epoch", ErrNoEpochs)
 		}
 	}
@@ -138,7 +138,7 @@ func (s *Session) find(number uint32) (int, bool) {
 // [MaxEpochs] epochs, the oldest is dropped, which is e itself when e is
 // older than all of a full session's epochs (as virgil-crypto does).
 func (s *Session) AddEpoch(e *Epoch) error {
-	if e == nil || e.key == nil {
+	if !e.valid() {
 		return fmt.Errorf("%w: nil epoch", ErrNoEpochs)
 	}
 	s.mu.Lock()

@@ -110,7 +110,7 @@ func TestGoShapes(t *testing.T) {
 	if !ed25519.Verify(pk, body, ct[79:143]) {
 		t.Error("signature is not pure Ed25519 over the ciphertext")
 	}
-	padded := specOpen(t, e1.key[:], salt, hdr, body)
+	padded := specOpen(t, e1.sec.key[:], salt, hdr, body)
 	wantPadded := append(append(bytes.Clone(msg), padding...), 69, 0, 0, 0)
 	if !bytes.Equal(padded, wantPadded) {
 		t.Errorf("padded plaintext\n%x\nwant\n%x", padded, wantPadded)
