@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"crypto/ed25519"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -77,7 +78,11 @@ func Import(tickets ...[]byte) (*Session, error) {
 	for i, t := range tickets {
 		e, err := ParseEpoch(t)
 		if err != nil {
-			return nil, fmt.Errorf("groupsession: ticket %d: %w", i, err)
+			var pe *ParseError
+			if errors.As(err, &pe) {
+				return nil, &ParseError{What: pe.What + " (ticket " + strconv.Itoa(i) + ")", Err: pe.Err}
+			}
+			return nil, err
 		}
 		epochs[i] = e
 	}

@@ -114,7 +114,8 @@ func TestSessionEpochs(t *testing.T) {
 	if _, err := NewSession(made[0], nil); err == nil {
 		t.Error("NewSession with a nil epoch succeeded")
 	}
-	if _, err := Import(made[0].Marshal(), []byte{0x08, 0x00}); !errors.Is(err, ErrMalformed) {
+	if _, err := Import(made[0].Marshal(), []byte{0x08, 0x00}); !errors.Is(err, ErrMalformed) ||
+		err.Error() != "groupsession: malformed group message (ticket 1): neither group_info nor regular_message present" {
 		t.Errorf("Import of a malformed ticket: %v", err)
 	}
 

@@ -201,6 +201,9 @@ func TestEncryptLimits(t *testing.T) {
 	if _, err := ParseMessage(big); !errors.Is(err, ErrTooLarge) || !errors.Is(err, ErrMalformed) {
 		t.Errorf("30244-byte message: %v, want ErrTooLarge and ErrMalformed", err)
 	}
+	if _, err := ParseMessage(big); err.Error() != "groupsession: malformed group message: longer than 30188 bytes" {
+		t.Errorf("error text %q", err)
+	}
 	if _, err := s.Encrypt(nil, nil, sk[:63]); !errors.Is(err, ErrInvalidKey) {
 		t.Errorf("63-byte signer: %v", err)
 	}

@@ -95,6 +95,8 @@ var (
 	errOrder        = errors.New("fields out of order or repeated")
 	errUnknownField = errors.New("unknown field")
 	errWireType     = errors.New("wrong wire type")
+
+	errInputTooLarge error = &chainedError{"longer than " + strconv.Itoa(MaxMessageSize) + " bytes", ErrTooLarge}
 )
 
 // readVarint decodes a minimally encoded varint of at most 64 bits.
@@ -226,7 +228,7 @@ type decoded struct {
 func decodeGroupMessage(b []byte) (decoded, error) {
 	const what = "group message"
 	if len(b) > MaxMessageSize {
-		return decoded{}, &ParseError{What: what, Err: ErrTooLarge}
+		return decoded{}, &ParseError{What: what, Err: errInputTooLarge}
 	}
 	var v [3]fieldValue
 	if err := parseFields(what, b, groupMessageSpecs, v[:]); err != nil {
