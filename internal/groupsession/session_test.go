@@ -381,3 +381,59 @@ func TestRedaction(t *testing.T) {
 		t.Errorf("ParseEpoch error %v", err)
 	}
 }
+
+// oneReadReader serves one Read, then fails.
+type oneReadReader struct{ n int }
+
+func (r *oneReadReader) Read(p []byte) (int, error) {
+	if r.n > 0 {
+		return 0, errors.New("exhausted")
+	}
+	r.n++
+	clear(p)
+	return len(p), nil
+}
+
+func TestEdges(t *testing.T) {
+	sk, pk := testSigner(t)
+	s, _ := Generate(nil, testGroupID)
+	if _, err := s.Encrypt(&oneReadReader{}, []byte("x"), sk); err == nil || !strings.Contains(err.Error(), "padding") {
+		t.Errorf("Encrypt whose padding read fails: %v", err)
+	}
+	ct, _ := s.Encrypt(nil, []byte("x"), sk)
+	m, _ := ParseMessage(ct)
+	other := NewEpochWithKey(SessionID([]byte("another-group-id")), 0, [KeySize]byte{})
+	if _, err := other.Open(m, pk); !errors.Is(err, ErrWrongSession) {
+		t.Errorf("Epoch.Open of another session's message: %v", err)
+	}
+	var zero Epoch
+	if _, err := zero.Open(m, pk); !errors.Is(err, ErrNoEpochs) {
+		t.Errorf("zero Epoch Open: %v", err)
+	}
+	if zero.Marshal() != nil || zero.Equal(s.Epochs()[0]) || !(*Epoch)(nil).Equal(nil) {
+		t.Error("zero Epoch Marshal/Equal")
+	}
+	if err := s.AddEpoch(&zero); err == nil {
+		t.Error("AddEpoch(zero Epoch) succeeded")
+	}
+	// A 10-byte varint over 64 bits, as a tag.
+	if _, err := ParseEpoch([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}); !errors.Is(err, ErrMalformed) {
+		t.Errorf("65-bit varint: %v", err)
+	}
+	// Texts of the unknown-epoch error.
+	for _, c := range []struct {
+		e    UnknownEpochError
+		want string
+	}{
+		{UnknownEpochError{Epoch: 2, Oldest: 5, Newest: 9}, "groupsession: epoch 2 not in the session (it holds 5..9): older than the session's epochs"},
+		{UnknownEpochError{Epoch: 10, Oldest: 5, Newest: 9}, "groupsession: epoch 10 not in the session (it holds 5..9): the session is outdated"},
+		{UnknownEpochError{Epoch: 7, Oldest: 5, Newest: 9}, "groupsession: epoch 7 not in the session (it holds 5..9)"},
+	} {
+		if got := c.e.Error(); got != c.want {
+			t.Errorf("got %q, want %q", got, c.want)
+		}
+	}
+	if got := (&ParseError{What: "x"}).Error(); got != "groupsession: malformed x" {
+		t.Errorf("ParseError text %q", got)
+	}
+}
