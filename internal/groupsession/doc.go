@@ -76,10 +76,13 @@
 // consumed exactly. So whatever parses re-marshals to the same bytes.
 // virgil-crypto's nanopb decoder is laxer (measured with both versions): it
 // skips unknown fields, takes fields in any order and a repeated field's
-// last value, accepts non-minimal varints, and reads an empty session id or
-// key as 32 zero bytes. No Virgil writer produces any of that, so the
-// stricter parser loses no real message; it does refuse an all-zero key
-// smuggled in as an empty field.
+// last value, accepts non-minimal varints, and reads an empty session id as
+// 32 zero bytes (nanopb's rule for fixed-length bytes, which would make an
+// empty key an all-zero key); 4.2.2 also stops at a zero byte where a field
+// tag should be and ignores the rest. No Virgil writer produces any of
+// that, so the stricter parser loses no real message. Both refuse missing
+// required fields, wrong lengths, epochs over 32 bits, both or neither of
+// ticket and message, and input over 30188 bytes.
 //
 // # Security notes
 //
