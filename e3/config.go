@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/e3go/e3go/keyring"
 )
@@ -58,4 +59,30 @@ type Config struct {
 	// UseSHA256Identifiers makes key identifiers in ciphertexts SHA-256
 	// (e3kit's useSha256Identifiers option). All parties must agree.
 	UseSHA256Identifiers bool
+
+	// CardCacheSize is how many identities' cards FindUsers keeps; 0 means
+	// DefaultCardCacheSize (1024), negative means no cache (every lookup
+	// asks the service; concurrent lookups are still shared).
+	CardCacheSize int
+
+	// CardCacheTTL is how long a cached card is used before FindUsers asks
+	// the service again: the longest a rotated or revoked key may still be
+	// encrypted for. 0 means DefaultCardCacheTTL (5 minutes), negative
+	// means no cache.
+	CardCacheTTL time.Duration
+
+	// Audit receives the Client's key events (register, rotation,
+	// unregistration, backups, restores, password changes, changed cards,
+	// decryption and verification failures) with identities and card ids,
+	// never plaintext or key material; nil means none. See AuditSink.
+	Audit AuditSink
+
+	// Now returns the current time (card creation times, backup entry
+	// dates, the card cache, audit events); nil means time.Now. For tests.
+	Now func() time.Time
+
+	// BrainKeyRetryDelay is the wait before the one retry of a BrainKey
+	// request the Pythia service throttled (code 60007), as e3kit does; 0
+	// means 2 seconds (e3kit's delay), negative means no wait.
+	BrainKeyRetryDelay time.Duration
 }
