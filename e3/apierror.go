@@ -1,7 +1,6 @@
 package e3
 
 import (
-	"errors"
 	"strconv"
 
 	"github.com/e3go/e3go/internal/virgilapi"
@@ -38,13 +37,4 @@ func (e *APIError) Error() string {
 // *APIError for callers of this package.
 func newAPIError(e *virgilapi.Error) error {
 	return &APIError{StatusCode: e.StatusCode, Code: e.Code, Message: e.Message}
-}
-
-// apiErrorCode returns the Virgil error code of err, or 0.
-func apiErrorCode(err error) int {
-	var ae *APIError
-	if errors.As(err, &ae) {
-		return ae.Code
-	}
-	return 0
 }
