@@ -23,6 +23,25 @@
 // sorted by key identifier, as Virgil does, and a recipient finds its entry
 // by identifier.
 //
+// # Client
+//
+// [Client] is the Go counterpart of e3kit's EThree, for apps and servers
+// whose users talk to e3kit users. [New] takes a [Config]: a
+// [TokenProvider] of Virgil access tokens (the identity is their subject),
+// the services' URL (Virgil's cloud, or a compatible server such as
+// package e3test, which also runs in-process for tests), and a
+// keyring.Store for the private key. Its methods are e3kit's: Register,
+// FindUsers (cards verified, cached and linked to the cards they replaced),
+// AuthEncrypt/AuthDecrypt (the [SignAndEncrypt] format, the sender an
+// implicit recipient; AuthDecryptAt for messages signed before a key
+// rotation; base64 string and streaming forms), BackupPrivateKey,
+// RestorePrivateKey and ChangePassword (BrainKey and Keyknox, v1 and named
+// backups, readable by e3kit and the other way round), RotatePrivateKey,
+// Unregister and Cleanup. Its errors ([ErrNotRegistered], [ErrNoLocalKey],
+// [ErrWrongPassword], [*UsersNotFoundError], ...) say what to do next, an
+// [AuditSink] receives every key event (never plaintext or key material),
+// and it is safe for concurrent use.
+//
 // # Key management
 //
 // Keys are Ed25519 (Virgil's and e3kit's default; it signs, and encrypts
