@@ -476,6 +476,20 @@ func TestKeyknoxV1(t *testing.T) {
 			t.Errorf("push %s: %d/%d", name, status, code)
 		}
 	}
+	// Pushes with rejected tokens.
+	gen := srv.JWTGenerator()
+	gen.Now = func() time.Time { return time.Now().Add(-time.Hour) }
+	expired, _ := gen.Generate("alice")
+	segs := strings.Split(tok, ".")
+	forged := segs[0] + "." + segs[1] + "." + segs[2][:len(segs[2])-4] + "AAAA"
+	otherSrv := e3test.NewServer()
+	defer otherSrv.Close()
+	for tk, want := range map[string]int{expired: e3test.CodeTokenExpired, forged: e3test.CodeTokenInvalid, token(t, otherSrv, "alice"): e3test.CodeTokenUnknownApp, "": e3test.CodeTokenInvalid} {
+		status, code, _, _ := do(t, srv, "PUT", "/keyknox/v1", tk, []byte(`{"meta":"AQ==","value":"AQ=="}`))
+		if status != 401 || code != want {
+			t.Errorf("push with a rejected token: %d/%d, want 401/%d", status, code, want)
+		}
+	}
 	if r, _ := srv.KeyknoxV1("alice"); string(r.Value) != "v" {
 		t.Errorf("invalid pushes changed the entry: %+v", r)
 	}
@@ -603,6 +617,12 @@ func TestKeyknoxV2(t *testing.T) {
 		if status != 400 || (code != e3test.CodeKeyknoxInvalid && code != e3test.CodeInvalidJSON) {
 			t.Errorf("%s: %d/%d", name, status, code)
 		}
+	}
+	if r, ok := srv.KeyknoxV2("alice", "e3kit", "backup", "k"); ok {
+		t.Errorf("an invalid request stored %+v", r)
+	}
+	if len(srv.KeyknoxV2Entries("alice", "r", "")) != 0 {
+		t.Error("an invalid push stored an entry")
 	}
 }
 
