@@ -88,9 +88,9 @@
 //     (shared/specs/virgil-services.md §6.2); the real service may, for
 //     example, delete only the owner's copy on reset.
 //   - Limits are this server's: request bodies of 1 MiB, 1000 identities per
-//     search, names (identities, Keyknox roots, paths and keys) of 1..1024
-//     printable-ASCII bytes. Identities must be printable ASCII everywhere
-//     (see e3.JWTGenerator for why).
+//     search, identities of 1..1024 printable-ASCII bytes (see
+//     e3.JWTGenerator for why ASCII), Keyknox roots, paths and keys of
+//     1..1024 bytes of UTF-8 without control characters.
 //   - BrainKey requests are decoded strictly: a blinded point that is not
 //     canonical or not in G1 is refused (libpythia is laxer; honest clients
 //     never send one).

@@ -163,7 +163,7 @@ func emptyV2Reply(owner, root, path, key string) *reply {
 }
 
 func badKK(what string) *apiError {
-	return errorf(http.StatusBadRequest, CodeKeyknoxInvalid, "%s must be a non-empty printable-ASCII string", what)
+	return errorf(http.StatusBadRequest, CodeKeyknoxInvalid, "%s is empty, too long or has invalid characters", what)
 }
 
 // pushV2: POST /keyknox/v2/push. The pusher owns the entry; the owner and
@@ -179,7 +179,7 @@ func (s *Server) pushV2(c *call) (*reply, *apiError) {
 		return nil, aerr
 	}
 	for what, v := range map[string]string{"root": q.Root, "path": q.Path, "key": q.Key} {
-		if !validName(v) {
+		if !validKey(v) {
 			return nil, badKK(what)
 		}
 	}
@@ -238,10 +238,13 @@ func (s *Server) pullV2(c *call) (*reply, *apiError) {
 	if aerr := c.decode(&q); aerr != nil {
 		return nil, aerr
 	}
-	for what, v := range map[string]string{"root": q.Root, "path": q.Path, "key": q.Key, "identity": q.Identity} {
-		if !validName(v) {
+	for what, v := range map[string]string{"root": q.Root, "path": q.Path, "key": q.Key} {
+		if !validKey(v) {
 			return nil, badKK(what)
 		}
+	}
+	if !validName(q.Identity) {
+		return nil, badKK("identity")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -269,13 +272,14 @@ func (s *Server) keysV2(c *call) (*reply, *apiError) {
 	if owner == "" {
 		owner = c.identity
 	}
-	if !validName(q.Root) {
+	if !validKey(q.Root) {
 		return nil, badKK("root")
 	}
-	for what, v := range map[string]string{"path": q.Path, "identity": owner} {
-		if v != "" && !validName(v) {
-			return nil, badKK(what)
-		}
+	if q.Path != "" && !validKey(q.Path) {
+		return nil, badKK("path")
+	}
+	if !validName(owner) {
+		return nil, badKK("identity")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -303,13 +307,16 @@ func (s *Server) resetV2(c *call) (*reply, *apiError) {
 	if aerr := c.decode(&q); aerr != nil {
 		return nil, aerr
 	}
-	if !validName(q.Root) {
+	if !validKey(q.Root) {
 		return nil, badKK("root")
 	}
-	for what, v := range map[string]string{"path": q.Path, "key": q.Key, "identity": q.Identity} {
-		if v != "" && !validName(v) {
+	for what, v := range map[string]string{"path": q.Path, "key": q.Key} {
+		if v != "" && !validKey(v) {
 			return nil, badKK(what)
 		}
+	}
+	if q.Identity != "" && !validName(q.Identity) {
+		return nil, badKK("identity")
 	}
 	if q.Key != "" && q.Path == "" {
 		return nil, errorf(http.StatusBadRequest, CodeKeyknoxInvalid, "a key needs a path")

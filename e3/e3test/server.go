@@ -16,6 +16,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/e3go/e3go/e3"
 	"github.com/e3go/e3go/internal/pythia"
@@ -560,13 +562,28 @@ func internal(err error) *apiError {
 }
 
 // validName reports whether s is a non-empty printable-ASCII string of at
-// most 1024 bytes: identities, and Keyknox roots, paths and keys.
+// most 1024 bytes: what identities must be.
 func validName(s string) bool {
 	if s == "" || len(s) > 1024 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// validKey reports whether s is a non-empty UTF-8 string of at most 1024
+// bytes without control characters: Keyknox roots, paths and keys (e3kit's
+// backup key names are the user's choice).
+func validKey(s string) bool {
+	if s == "" || len(s) > 1024 || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
 			return false
 		}
 	}

@@ -592,6 +592,11 @@ func TestKeyknoxV2(t *testing.T) {
 	if _, err := alice.KeyknoxResetV2(ctx, "e3kit", "backup", "laptop", "alice"); err != nil {
 		t.Fatal(err)
 	}
+	// Backup key names are the user's: any UTF-8 without control characters.
+	if _, err := alice.KeyknoxPushV2(ctx, virgilapi.KeyknoxV2Push{Root: "e3kit", Path: "backup", Key: "ноутбук", Identities: []string{"alice"}, Meta: []byte("m"), Value: []byte("v")}); err != nil {
+		t.Errorf("UTF-8 key name: %v", err)
+	}
+	alice.KeyknoxResetV2(ctx, "e3kit", "backup", "ноутбук", "")
 	if _, ok := srv.KeyknoxV2("alice", "e3kit", "backup", "laptop"); ok {
 		t.Error("reset with identity = caller kept the entry")
 	}
@@ -602,7 +607,8 @@ func TestKeyknoxV2(t *testing.T) {
 		"push bad id":       `{"root":"r","path":"p","key":"k","identities":[""],"meta":"","value":""}`,
 		"push no meta":      `{"root":"r","path":"p","key":"k","identities":["a"],"value":""}`,
 		"push bad base64":   `{"root":"r","path":"p","key":"k","identities":["a"],"meta":"!","value":""}`,
-		"push utf-8 key":    `{"root":"r","path":"p","key":"ключ","identities":["a"],"meta":"","value":""}`,
+		"push control key":  `{"root":"r","path":"p","key":"k\u0001","identities":["a"],"meta":"","value":""}`,
+		"push utf-8 id":     `{"root":"r","path":"p","key":"k","identities":["Юзер"],"meta":"","value":""}`,
 		"pull no identity":  `{"root":"r","path":"p","key":"k"}`,
 		"reset no root":     `{"path":"p"}`,
 		"reset key no path": `{"root":"r","key":"k"}`,
