@@ -370,6 +370,22 @@ func TestE3kitRetriesAgainstE3test(t *testing.T) {
 	if throttled != 1 || brainkeys != 2 {
 		t.Errorf("brainkey requests: %d, throttled %d", brainkeys, throttled)
 	}
+	// A 401 with code 20304 on a card request: virgil-sdk's CardManager asks
+	// for a token again and retries once.
+	e.srv.InjectFault(e3test.Fault{PathPrefix: "/card/v5/actions/search", Status: 401, Code: e3test.CodeTokenExpired, Message: "The Virgil access token has expired"})
+	n = len(e.srv.Requests())
+	if f := e.find(dan, "dan"); f["dan"].ID == "" {
+		t.Error("findUsers after a 20304")
+	}
+	if got := e.requestsSince(n); len(got) != 2 {
+		t.Errorf("requests after a 20304: %v", got)
+	}
+	// Another 401 code is not retried.
+	e.srv.InjectFault(e3test.Fault{PathPrefix: "/card/v5/actions/search", Status: 401, Code: e3test.CodeTokenInvalid})
+	n = len(e.srv.Requests())
+	if err := e.call("findUsers", dan, map[string]any{"identities": []string{"dan"}}, nil); err == nil || len(e.requestsSince(n)) != 1 {
+		t.Errorf("findUsers after a 20300: %v, %d requests", err, len(e.requestsSince(n)))
+	}
 	// A 503 surfaces as an error and changes nothing.
 	e.srv.InjectFault(e3test.Fault{PathPrefix: "/card/v5/actions/search", Status: 503, Code: 10000})
 	if err := e.call("findUsers", dan, map[string]any{"identities": []string{"dan"}}, nil); err == nil {
