@@ -22,6 +22,14 @@ import (
 // reads and writes exactly what e3kit does: cards, ciphertexts and backups
 // made by e3kit work with a Client and the other way round.
 //
+// The private key lives in Config.Keyring, as e3kit keeps it: under the
+// identity (spaces and percent signs escaped as %20 and %25: keyring
+// names are printable ASCII without spaces), as the base64 of
+// its PKCS#8 DER. While Register or RotatePrivateKey publishes a card, the
+// new key waits under the same name followed by "%pending" (see Register).
+// Other users' cards are cached in memory (Config.CardCacheSize,
+// Config.CardCacheTTL).
+//
 // A Client is safe for concurrent use by multiple goroutines.
 // Encryption and decryption run in parallel; the operations that change the
 // key or its backups (Register, RotatePrivateKey, Unregister, Cleanup, the
@@ -270,7 +278,7 @@ func (c *Client) localKey() (*localKey, error) {
 	lk := c.key
 	c.mu.RUnlock()
 	if lk == nil {
-		return nil, &identityError{op: "private key of", identity: c.identity, err: ErrNoLocalKey}
+		return nil, ErrNoLocalKey
 	}
 	return lk, nil
 }

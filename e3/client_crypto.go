@@ -23,7 +23,7 @@ import (
 func (c *Client) AuthEncrypt(data []byte, to ...*Card) ([]byte, error) {
 	lk, err := c.localKey()
 	if err != nil {
-		return nil, err
+		return nil, c.wrap("AuthEncrypt", err)
 	}
 	keys, err := c.recipientKeys(lk, to)
 	if err != nil {
@@ -108,7 +108,7 @@ func (c *Client) cardAt(from *Card, t time.Time) (*Card, error) {
 func (c *Client) authDecrypt(ct []byte, from, signer *Card) ([]byte, error) {
 	lk, err := c.localKey()
 	if err != nil {
-		return nil, err
+		return nil, c.wrap("AuthDecrypt", err)
 	}
 	key := lk.pub
 	if signer != nil {
@@ -198,7 +198,7 @@ func decodeBase64Message(s string) ([]byte, error) {
 func (c *Client) AuthEncryptStream(dst io.Writer, size int64, to ...*Card) (io.WriteCloser, error) {
 	lk, err := c.localKey()
 	if err != nil {
-		return nil, err
+		return nil, c.wrap("AuthEncryptStream", err)
 	}
 	keys, err := c.recipientKeys(lk, to)
 	if err != nil {
@@ -226,7 +226,7 @@ func (c *Client) AuthDecryptStreamAt(src io.Reader, from *Card, signedAt time.Ti
 	}
 	lk, err := c.localKey()
 	if err != nil {
-		return nil, err
+		return nil, c.wrap("AuthDecryptStream", err)
 	}
 	key := lk.pub
 	if signer != nil {

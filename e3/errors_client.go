@@ -40,7 +40,7 @@ var (
 	// ErrWrongPassword reports a backup password that does not open the
 	// backup (WrongKeyknoxPasswordError). Ask the user again; if the
 	// password is forgotten, ResetPrivateKeyBackup and back up anew.
-	ErrWrongPassword = errors.New("e3: wrong backup password")
+	ErrWrongPassword = errors.New("e3: wrong backup password (ask again; if it is forgotten, ResetPrivateKeyBackup and back up anew)")
 
 	// ErrNoBackup reports that there is no backup of the private key
 	// (PrivateKeyNoBackupError): call BackupPrivateKey on a device that has
@@ -56,7 +56,7 @@ var (
 	// only partly: it was altered or damaged in storage (or the password
 	// is wrong in a way that cannot be told apart). e3kit reports these as
 	// WrongKeyknoxPasswordError. Nothing was changed locally.
-	ErrBackupCorrupted = errors.New("e3: the backup is damaged or was altered")
+	ErrBackupCorrupted = errors.New("e3: the backup is damaged or was altered (restore another backup, or back up again from a device that has the key)")
 
 	// ErrInvalidPassword reports a backup password outside 1 to 128 bytes,
 	// the range BrainKey accepts.
