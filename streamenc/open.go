@@ -364,10 +364,15 @@ func markedAttachments(m *stream.Message) []*stream.Attachment {
 // their key after the cache filled.
 func (o *opener) decrypt(ctx context.Context, ct []byte, card *e3.Card, at time.Time) ([]byte, *e3.Card, error) {
 	pt, signer, err := o.tryChain(ct, card, at)
-	if err == nil || !errors.Is(err, e3.ErrAuthFailed) || !o.mayRefetch(card.Identity) {
+	if err == nil || !errors.Is(err, e3.ErrAuthFailed) {
 		return pt, signer, mapCryptoErr(err)
 	}
-	o.client.ForgetCachedUsers(card.Identity)
+	// The card may be stale: look it up again (bypassing the cache at most
+	// once per interval; otherwise the cache may have been refreshed by
+	// another message meanwhile).
+	if o.mayRefetch(card.Identity) {
+		o.client.ForgetCachedUsers(card.Identity)
+	}
 	fresh, ferr := o.client.FindUser(ctx, card.Identity)
 	if ferr != nil || fresh.ID == card.ID {
 		return nil, nil, mapCryptoErr(err)
