@@ -54,8 +54,9 @@ type Client struct {
 
 	ops chan struct{} // one slot: key-management operations run one at a time
 
-	mu  sync.RWMutex
-	key *localKey // nil when the private key is not on this device
+	mu     sync.RWMutex
+	key    *localKey // nil when the private key is not on this device
+	keyGen uint64    // bumped by every change of key
 }
 
 // localKey is the private key on this device, with the identifier scheme
@@ -248,8 +249,12 @@ func (c *Client) loadEntry(ctx context.Context, name string) (*PrivateKey, error
 }
 
 // reloadKey reads the local private key from the keyring into memory and
-// returns it (nil when there is none).
+// returns it (nil when there is none). If the Client changed its key while
+// the keyring was being read, the newer in-memory key is kept.
 func (c *Client) reloadKey(ctx context.Context) (*localKey, error) {
+	c.mu.RLock()
+	gen := c.keyGen
+	c.mu.RUnlock()
 	k, err := c.loadEntry(ctx, c.keyName)
 	if err != nil {
 		return nil, err
@@ -259,8 +264,12 @@ func (c *Client) reloadKey(ctx context.Context) (*localKey, error) {
 		lk = c.withScheme(k)
 	}
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.keyGen != gen {
+		return c.key, nil
+	}
 	c.key = lk
-	c.mu.Unlock()
+	c.keyGen++
 	return lk, nil
 }
 
@@ -268,6 +277,7 @@ func (c *Client) reloadKey(ctx context.Context) (*localKey, error) {
 func (c *Client) setKey(lk *localKey) {
 	c.mu.Lock()
 	c.key = lk
+	c.keyGen++
 	c.mu.Unlock()
 }
 
