@@ -28,6 +28,7 @@ func BenchmarkClientAuth(b *testing.B) {
 	}
 
 	b.Run("encrypt/floor=SignAndEncrypt", func(b *testing.B) {
+		b.ReportAllocs()
 		b.SetBytes(int64(len(msg)))
 		for b.Loop() {
 			if _, err := e3.SignAndEncrypt(msg, aliceKey, bobCard.PublicKey, aliceKey.Public()); err != nil {
@@ -36,6 +37,7 @@ func BenchmarkClientAuth(b *testing.B) {
 		}
 	})
 	b.Run("encrypt/Client", func(b *testing.B) {
+		b.ReportAllocs()
 		b.SetBytes(int64(len(msg)))
 		for b.Loop() {
 			if _, err := alice.AuthEncrypt(msg, bobCard); err != nil {
@@ -56,6 +58,7 @@ func BenchmarkClientAuth(b *testing.B) {
 		}
 	})
 	b.Run("decrypt/floor=DecryptAndVerify", func(b *testing.B) {
+		b.ReportAllocs()
 		b.SetBytes(int64(len(msg)))
 		for b.Loop() {
 			if _, err := e3.DecryptAndVerify(ct, bobKey, aliceCard.PublicKey); err != nil {
@@ -64,6 +67,7 @@ func BenchmarkClientAuth(b *testing.B) {
 		}
 	})
 	b.Run("decrypt/Client", func(b *testing.B) {
+		b.ReportAllocs()
 		b.SetBytes(int64(len(msg)))
 		for b.Loop() {
 			if _, err := bob.AuthDecrypt(ct, aliceCard); err != nil {

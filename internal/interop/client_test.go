@@ -39,13 +39,7 @@ func newClientEnv(t *testing.T) *clientEnv {
 	t.Cleanup(srv.Close)
 	gen := srv.JWTGenerator()
 	gen.TTL = 2 * time.Hour // one token per e3kit session lasts the test
-	e := &clientEnv{t: t, w: w, srv: srv, gen: gen}
-	t.Cleanup(func() {
-		for _, h := range e.handles {
-			w.Call(context.Background(), "e3kit_client.close", map[string]string{"h": h}, nil)
-		}
-	})
-	return e
+	return &clientEnv{t: t, w: w, srv: srv, gen: gen}
 }
 
 // goClient returns a Go Client for identity with a fresh keyring (a new
@@ -71,11 +65,15 @@ func (e *clientEnv) jsUser(identity string, sha256IDs bool) string {
 		e.t.Fatal(err)
 	}
 	h := fmt.Sprintf("%s/%s/%d", e.t.Name(), identity, len(e.handles))
+	dir := e.t.TempDir()
+	// Registered after TempDir, so it runs before the directory is
+	// removed: e3kit's storage is closed first.
+	e.t.Cleanup(func() { e.w.Call(context.Background(), "e3kit_client.close", map[string]string{"h": h}, nil) })
 	var r struct {
 		Identity           string `json:"identity"`
 		HasLocalPrivateKey bool   `json:"hasLocalPrivateKey"`
 	}
-	mustCall(e.t, e.w, "e3kit_client.init", map[string]any{"h": h, "apiUrl": e.srv.URL, "token": tok, "dir": e.t.TempDir(), "sha256": sha256IDs}, &r)
+	mustCall(e.t, e.w, "e3kit_client.init", map[string]any{"h": h, "apiUrl": e.srv.URL, "token": tok, "dir": dir, "sha256": sha256IDs}, &r)
 	if r.Identity != identity || r.HasLocalPrivateKey {
 		e.t.Fatalf("e3kit init %s: %+v", identity, r)
 	}

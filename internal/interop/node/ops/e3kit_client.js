@@ -37,6 +37,30 @@ function cardOf(s, identity) {
   return c;
 }
 
+// groupDB is the session's group storage (a LevelDB e3kit opens in the
+// background when it initializes), reached through e3kit's internals.
+function groupDB(s) {
+  const st = s.e3 && s.e3.groupManager && s.e3.groupManager._localGroupStorage;
+  return st && st._db && typeof st._db.isOpen === 'function' ? st._db : null;
+}
+
+// settle waits (up to 10 s) until the group storage finished opening: a
+// directory removed while LevelDB is still opening makes it emit an error
+// nobody handles, which would end the worker.
+function settle(s) {
+  const db = groupDB(s);
+  if (!db || db.isOpen() || db.isClosed()) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const timer = setTimeout(done, 10000);
+    db.once('open', done);
+    db.once('error', done);
+  });
+}
+
 function cardInfo(c) {
   const chain = [];
   for (let p = c.previousCard; p; p = p.previousCard) chain.push(p.id);
@@ -58,6 +82,7 @@ exports.init = async (a, env) => {
     useSha256Identifiers: !!a.sha256,
   });
   sessions.set(s.h, s);
+  await settle(s);
   return { identity: s.e3.identity, hasLocalPrivateKey: await s.e3.hasLocalPrivateKey() };
 };
 
@@ -66,8 +91,15 @@ exports.setToken = async (a) => {
   return true;
 };
 
+// close ends a session and closes its group storage (call it before its
+// directory is removed).
 exports.close = async (a) => {
+  const s = sessions.get(String(a.h));
   sessions.delete(String(a.h));
+  if (!s) return false;
+  await settle(s);
+  const db = groupDB(s);
+  if (db && db.isOpen()) await new Promise((resolve) => db.close(() => resolve()));
   return true;
 };
 
