@@ -166,6 +166,10 @@ func decodeB64(s string, max int) ([]byte, error) {
 	if s == "" {
 		return nil, errors.New("empty base64")
 	}
+	if strings.ContainsAny(s, "\r\n") {
+		// encoding/base64 skips line breaks even in strict mode.
+		return nil, errors.New("line breaks in base64")
+	}
 	enc := base64.StdEncoding
 	if len(s)%4 != 0 {
 		enc = base64.RawStdEncoding

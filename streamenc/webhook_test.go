@@ -499,3 +499,39 @@ func TestNewWebhookHandlerConfig(t *testing.T) {
 		}
 	}
 }
+
+// FuzzWebhookHandler feeds correctly signed arbitrary bodies (seeded with
+// real deliveries) to a handler that opens messages for a real Client:
+// it must answer with one of its documented statuses and never panic.
+func FuzzWebhookHandler(f *testing.F) {
+	w := newWorld(f, "alice", "bot")
+	ctx := ctxT(f)
+	ch := w.channel("care", "alice", "bot")
+	bt := w.startBot("bot", nil)
+	a := w.enc(ch, "alice", &streamenc.ChannelOptions{SensitiveFields: []string{"dx"}})
+	if _, err := a.SendMessage(ctx, &stream.Message{Text: "seed", ExtraData: map[string]any{"dx": "x"}}, "alice",
+		streamenc.File{Name: "f", Size: 3, Body: strings.NewReader("abc")}); err != nil {
+		f.Fatal(err)
+	}
+	if err := w.ss.WaitWebhooks(ctx); err != nil {
+		f.Fatal(err)
+	}
+	n := 0
+	for _, d := range w.ss.WebhookDeliveries() {
+		f.Add(d.Body)
+		n++
+	}
+	if n == 0 {
+		f.Fatal("no seed deliveries")
+	}
+	f.Add([]byte(`{"type":"message.new","created_at":"2024-01-01T00:00:00Z","message":{"id":"x","text":"MIIB"}}`))
+	f.Add([]byte(`not json`))
+	h := bt.handler
+	f.Fuzz(func(t *testing.T, body []byte) {
+		switch code := post(h, body, sign(w.ss.APISecret, body), nil); code {
+		case 200, 400:
+		default:
+			t.Fatalf("status %d", code)
+		}
+	})
+}
