@@ -52,22 +52,11 @@ const (
 // Keyknox v1 blob exists under another password, e3kit's behaviour too).
 func (c *Client) BackupPrivateKey(ctx context.Context, password string) error {
 	return c.keyOp(ctx, "BackupPrivateKey", AuditBackup, "", func() error {
-		lk, err := c.localKey()
+		lk, bk, err := c.backupKeys(ctx, password)
 		if err != nil {
 			return err
 		}
-		if err := checkPassword(password); err != nil {
-			return err
-		}
-		bk, err := c.brainKey(ctx, password)
-		if err != nil {
-			return err
-		}
-		cur, err := c.api.KeyknoxPullV1(ctx)
-		if err != nil {
-			return err
-		}
-		plain, _, err := c.openBackup(cur.Meta, cur.Value, bk)
+		cur, plain, _, err := c.pullV1(ctx, bk)
 		if err != nil {
 			return err
 		}
@@ -85,13 +74,7 @@ func (c *Client) BackupPrivateKey(ctx context.Context, password string) error {
 		if err != nil {
 			return err
 		}
-		meta, value, err := keyknoxEncrypt(data, bk.priv, bk.pub)
-		clear(data)
-		if err != nil {
-			return err
-		}
-		_, err = c.api.KeyknoxPushV1(ctx, meta, value, cur.Hash)
-		return err
+		return c.pushV1(ctx, data, bk, cur.Hash)
 	})
 }
 
@@ -105,33 +88,15 @@ func (c *Client) BackupPrivateKey(ctx context.Context, password string) error {
 // reported to the audit sink (AuditRestore), failed ones included.
 func (c *Client) RestorePrivateKey(ctx context.Context, password string) error {
 	return c.keyOp(ctx, "RestorePrivateKey", AuditRestore, "", func() error {
-		if err := c.checkNoLocalKey(ctx); err != nil {
-			return err
-		}
-		if err := checkPassword(password); err != nil {
-			return err
-		}
-		bk, err := c.brainKey(ctx, password)
+		bk, err := c.restoreKey(ctx, password)
 		if err != nil {
 			return err
 		}
-		cur, err := c.api.KeyknoxPullV1(ctx)
+		_, plain, ok, err := c.pullV1(ctx, bk)
 		if err != nil {
 			return err
 		}
-		plain, ok, err := c.openBackup(cur.Meta, cur.Value, bk)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return ErrNoBackup
-		}
-		entries, err := parseCloudEntries(plain)
-		clear(plain)
-		if err != nil {
-			return err
-		}
-		return c.restoreEntry(ctx, entries.get(c.identity))
+		return c.restoreFrom(ctx, plain, ok, "")
 	})
 }
 
@@ -144,45 +109,28 @@ func (c *Client) RestorePrivateKey(ctx context.Context, password string) error {
 // ErrInvalidPassword.
 func (c *Client) ChangePassword(ctx context.Context, oldPassword, newPassword string) error {
 	return c.keyOp(ctx, "ChangePassword", AuditChangePassword, "", func() error {
-		if err := checkPassword(oldPassword); err != nil {
-			return err
-		}
-		if err := checkPassword(newPassword); err != nil {
+		if err := checkPasswords(oldPassword, newPassword); err != nil {
 			return err
 		}
 		oldKey, err := c.brainKey(ctx, oldPassword)
 		if err != nil {
 			return err
 		}
-		cur, err := c.api.KeyknoxPullV1(ctx)
-		if err != nil {
-			return err
-		}
-		if _, _, err := c.openBackup(cur.Meta, cur.Value, oldKey); err != nil {
+		if _, _, _, err := c.pullV1(ctx, oldKey); err != nil {
 			return err
 		}
 		newKey, err := c.brainKey(ctx, newPassword)
 		if err != nil {
 			return err
 		}
-		cur, err = c.api.KeyknoxPullV1(ctx)
-		if err != nil {
-			return err
-		}
-		plain, ok, err := c.openBackup(cur.Meta, cur.Value, oldKey)
+		cur, plain, ok, err := c.pullV1(ctx, oldKey)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return ErrNoBackup
 		}
-		meta, value, err := keyknoxEncrypt(plain, newKey.priv, newKey.pub)
-		clear(plain)
-		if err != nil {
-			return err
-		}
-		_, err = c.api.KeyknoxPushV1(ctx, meta, value, cur.Hash)
-		return err
+		return c.pushV1(ctx, plain, newKey, cur.Hash)
 	})
 }
 
@@ -206,25 +154,15 @@ func (c *Client) ResetPrivateKeyBackup(ctx context.Context) error {
 // e3kit; one made with another password fails with ErrWrongPassword.
 func (c *Client) BackupPrivateKeyNamed(ctx context.Context, name, password string) error {
 	return c.keyOp(ctx, "BackupPrivateKeyNamed", AuditBackup, name, func() error {
-		lk, err := c.localKey()
-		if err != nil {
-			return err
-		}
 		if err := checkBackupName(name); err != nil {
 			return err
 		}
-		if err := checkPassword(password); err != nil {
-			return err
-		}
-		bk, err := c.brainKey(ctx, password)
+		lk, bk, err := c.backupKeys(ctx, password)
 		if err != nil {
 			return err
 		}
-		cur, err := c.api.KeyknoxPullV2(ctx, backupRoot, backupPath, name, c.identity)
+		cur, _, _, err := c.pullNamed(ctx, name, bk)
 		if err != nil {
-			return err
-		}
-		if _, _, err := c.openBackup(cur.Meta, cur.Value, bk); err != nil {
 			return err
 		}
 		entries := &cloudEntries{}
@@ -235,16 +173,7 @@ func (c *Client) BackupPrivateKeyNamed(ctx context.Context, name, password strin
 		if err != nil {
 			return err
 		}
-		meta, value, err := keyknoxEncrypt(data, bk.priv, bk.pub)
-		clear(data)
-		if err != nil {
-			return err
-		}
-		_, err = c.api.KeyknoxPushV2(ctx, virgilapi.KeyknoxV2Push{
-			Root: backupRoot, Path: backupPath, Key: name,
-			Identities: []string{c.identity}, Meta: meta, Value: value, PreviousHash: cur.Hash,
-		})
-		return err
+		return c.pushNamed(ctx, name, data, bk, cur.Hash)
 	})
 }
 
@@ -253,40 +182,18 @@ func (c *Client) BackupPrivateKeyNamed(ctx context.Context, name, password strin
 // keyName)) and stores it on this device. Errors as RestorePrivateKey.
 func (c *Client) RestorePrivateKeyNamed(ctx context.Context, name, password string) error {
 	return c.keyOp(ctx, "RestorePrivateKeyNamed", AuditRestore, name, func() error {
-		if err := c.checkNoLocalKey(ctx); err != nil {
-			return err
-		}
 		if err := checkBackupName(name); err != nil {
 			return err
 		}
-		if err := checkPassword(password); err != nil {
-			return err
-		}
-		bk, err := c.brainKey(ctx, password)
+		bk, err := c.restoreKey(ctx, password)
 		if err != nil {
 			return err
 		}
-		cur, err := c.api.KeyknoxPullV2(ctx, backupRoot, backupPath, name, c.identity)
+		_, plain, ok, err := c.pullNamed(ctx, name, bk)
 		if err != nil {
 			return err
 		}
-		plain, ok, err := c.openBackup(cur.Meta, cur.Value, bk)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			return ErrNoBackup
-		}
-		entries, err := parseCloudEntries(plain)
-		clear(plain)
-		if err != nil {
-			return err
-		}
-		e := entries.get(name)
-		if e == nil && len(entries.list) == 1 {
-			e = entries.list[0] // e3kit takes the entry whatever its name
-		}
-		return c.restoreEntry(ctx, e)
+		return c.restoreFrom(ctx, plain, ok, name)
 	})
 }
 
@@ -298,12 +205,11 @@ func (c *Client) ChangePasswordNamed(ctx context.Context, name, oldPassword, new
 		if err := checkBackupName(name); err != nil {
 			return err
 		}
-		if err := checkPassword(oldPassword); err != nil {
+		if err := checkPasswords(oldPassword, newPassword); err != nil {
 			return err
 		}
-		if err := checkPassword(newPassword); err != nil {
-			return err
-		}
+		// e3kit derives the old BrainKey twice; so does this, to send the
+		// same requests.
 		if _, err := c.brainKey(ctx, oldPassword); err != nil {
 			return err
 		}
@@ -315,27 +221,14 @@ func (c *Client) ChangePasswordNamed(ctx context.Context, name, oldPassword, new
 		if err != nil {
 			return err
 		}
-		cur, err := c.api.KeyknoxPullV2(ctx, backupRoot, backupPath, name, c.identity)
-		if err != nil {
-			return err
-		}
-		plain, ok, err := c.openBackup(cur.Meta, cur.Value, oldKey)
+		cur, plain, ok, err := c.pullNamed(ctx, name, oldKey)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			return ErrNoBackup
 		}
-		meta, value, err := keyknoxEncrypt(plain, newKey.priv, newKey.pub)
-		clear(plain)
-		if err != nil {
-			return err
-		}
-		_, err = c.api.KeyknoxPushV2(ctx, virgilapi.KeyknoxV2Push{
-			Root: backupRoot, Path: backupPath, Key: name,
-			Identities: []string{c.identity}, Meta: meta, Value: value, PreviousHash: cur.Hash,
-		})
-		return err
+		return c.pushNamed(ctx, name, plain, newKey, cur.Hash)
 	})
 }
 
@@ -350,6 +243,101 @@ func (c *Client) ResetPrivateKeyBackupNamed(ctx context.Context, name string) er
 		_, err := c.api.KeyknoxResetV2(ctx, backupRoot, backupPath, name, c.identity)
 		return err
 	})
+}
+
+// backupKeys checks a backup's password and returns the local key and the
+// password's BrainKey.
+func (c *Client) backupKeys(ctx context.Context, password string) (lk, bk *localKey, err error) {
+	if lk, err = c.localKey(); err != nil {
+		return nil, nil, err
+	}
+	if err := checkPassword(password); err != nil {
+		return nil, nil, err
+	}
+	bk, err = c.brainKey(ctx, password)
+	return lk, bk, err
+}
+
+// restoreKey checks a restore's precondition and password and returns the
+// password's BrainKey.
+func (c *Client) restoreKey(ctx context.Context, password string) (*localKey, error) {
+	if err := c.checkNoLocalKey(ctx); err != nil {
+		return nil, err
+	}
+	if err := checkPassword(password); err != nil {
+		return nil, err
+	}
+	return c.brainKey(ctx, password)
+}
+
+// pullV1 reads the Keyknox v1 blob and opens it with the BrainKey bk (ok
+// false: there is none).
+func (c *Client) pullV1(ctx context.Context, bk *localKey) (cur *virgilapi.KeyknoxV1, plain []byte, ok bool, err error) {
+	if cur, err = c.api.KeyknoxPullV1(ctx); err != nil {
+		return nil, nil, false, err
+	}
+	plain, ok, err = c.openBackup(cur.Meta, cur.Value, bk)
+	return cur, plain, ok, err
+}
+
+// pushV1 seals plain with the BrainKey bk and writes it as the v1 blob,
+// over the version whose hash is prevHash.
+func (c *Client) pushV1(ctx context.Context, plain []byte, bk *localKey, prevHash string) error {
+	meta, value, err := keyknoxEncrypt(plain, bk.priv, bk.pub)
+	clear(plain)
+	if err != nil {
+		return err
+	}
+	_, err = c.api.KeyknoxPushV1(ctx, meta, value, prevHash)
+	return err
+}
+
+// pullNamed reads the named backup and opens it with the BrainKey bk (ok
+// false: there is none).
+func (c *Client) pullNamed(ctx context.Context, name string, bk *localKey) (cur *virgilapi.KeyknoxV2, plain []byte, ok bool, err error) {
+	if cur, err = c.api.KeyknoxPullV2(ctx, backupRoot, backupPath, name, c.identity); err != nil {
+		return nil, nil, false, err
+	}
+	plain, ok, err = c.openBackup(cur.Meta, cur.Value, bk)
+	return cur, plain, ok, err
+}
+
+// pushNamed seals plain with the BrainKey bk and writes it as the named
+// backup (shared with no one), over the version whose hash is prevHash.
+func (c *Client) pushNamed(ctx context.Context, name string, plain []byte, bk *localKey, prevHash string) error {
+	meta, value, err := keyknoxEncrypt(plain, bk.priv, bk.pub)
+	clear(plain)
+	if err != nil {
+		return err
+	}
+	_, err = c.api.KeyknoxPushV2(ctx, virgilapi.KeyknoxV2Push{
+		Root: backupRoot, Path: backupPath, Key: name,
+		Identities: []string{c.identity}, Meta: meta, Value: value, PreviousHash: prevHash,
+	})
+	return err
+}
+
+// restoreFrom stores the private key of a decrypted backup as the local
+// key: the entry named after the identity (v1, name "") or name; a named
+// backup holding a single entry of another name is taken as e3kit takes
+// it.
+func (c *Client) restoreFrom(ctx context.Context, plain []byte, ok bool, name string) error {
+	if !ok {
+		return ErrNoBackup
+	}
+	entries, err := parseCloudEntries(plain)
+	clear(plain)
+	if err != nil {
+		return err
+	}
+	if name == "" {
+		return c.restoreEntry(ctx, entries.get(c.identity))
+	}
+	e := entries.get(name)
+	if e == nil && len(entries.list) == 1 {
+		e = entries.list[0]
+	}
+	return c.restoreEntry(ctx, e)
 }
 
 // keyOp runs a key-management operation: one at a time, audited, its error
@@ -398,6 +386,15 @@ func (c *Client) restoreEntry(ctx context.Context, e *cloudEntry) error {
 func checkPassword(p string) error {
 	if len(p) < 1 || len(p) > pythia.MaxInputSize {
 		return ErrInvalidPassword
+	}
+	return nil
+}
+
+func checkPasswords(pws ...string) error {
+	for _, p := range pws {
+		if err := checkPassword(p); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -35,44 +35,7 @@ import (
 //     the local key, otherwise it is discarded — so a published card never
 //     ends up without its private key.
 func (c *Client) Register(ctx context.Context) error {
-	unlock, err := c.lock(ctx)
-	if err != nil {
-		return c.wrap("Register", err)
-	}
-	defer unlock()
-	card, err := c.register(ctx)
-	ev := AuditEvent{Type: AuditRegister, Err: err}
-	if card != nil {
-		ev.CardID = card.ID
-	}
-	c.audit(ctx, ev)
-	return c.wrap("Register", err)
-}
-
-func (c *Client) register(ctx context.Context) (*Card, error) {
-	cards, err := c.searchOwn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if done, card, err := c.resolvePending(ctx, cards); done || err != nil {
-		return card, err
-	}
-	switch {
-	case len(cards) > 1:
-		return nil, ErrMultipleCards
-	case len(cards) == 1:
-		return nil, ErrAlreadyRegistered
-	}
-	if local, err := c.loadEntry(ctx, c.keyName); err != nil {
-		return nil, err
-	} else if local != nil {
-		return nil, fmt.Errorf("%w; the identity has no card, so this key belongs to a revoked card", ErrLocalKeyExists)
-	}
-	key, err := GenerateKey()
-	if err != nil {
-		return nil, err
-	}
-	return c.publishKey(ctx, key, nil)
+	return c.publishNew(ctx, "Register", false)
 }
 
 // RotatePrivateKey replaces a lost private key, as e3kit's rotatePrivateKey
@@ -90,21 +53,30 @@ func (c *Client) register(ctx context.Context) (*Card, error) {
 // Like Register it never leaves a card without its key, and is safe to call
 // again after a failure.
 func (c *Client) RotatePrivateKey(ctx context.Context) error {
+	return c.publishNew(ctx, "RotatePrivateKey", true)
+}
+
+// publishNew is Register (rotate false) and RotatePrivateKey (rotate
+// true): e3kit's preconditions, then a new key and its card.
+func (c *Client) publishNew(ctx context.Context, op string, rotate bool) error {
 	unlock, err := c.lock(ctx)
 	if err != nil {
-		return c.wrap("RotatePrivateKey", err)
+		return c.wrap(op, err)
 	}
 	defer unlock()
-	card, err := c.rotate(ctx)
-	ev := AuditEvent{Type: AuditRotate, Err: err}
+	card, err := c.newKeyAndCard(ctx, rotate)
+	ev := AuditEvent{Type: AuditRegister, Err: err}
+	if rotate {
+		ev.Type = AuditRotate
+	}
 	if card != nil {
 		ev.CardID, ev.PreviousCardID = card.ID, card.PreviousCardID
 	}
 	c.audit(ctx, ev)
-	return c.wrap("RotatePrivateKey", err)
+	return c.wrap(op, err)
 }
 
-func (c *Client) rotate(ctx context.Context) (*Card, error) {
+func (c *Client) newKeyAndCard(ctx context.Context, rotate bool) (*Card, error) {
 	cards, err := c.searchOwn(ctx)
 	if err != nil {
 		return nil, err
@@ -112,22 +84,31 @@ func (c *Client) rotate(ctx context.Context) (*Card, error) {
 	if done, card, err := c.resolvePending(ctx, cards); done || err != nil {
 		return card, err
 	}
+	var prev *Card
 	switch {
-	case len(cards) == 0:
-		return nil, ErrNotRegistered
 	case len(cards) > 1:
 		return nil, ErrMultipleCards
+	case rotate && len(cards) == 0:
+		return nil, ErrNotRegistered
+	case !rotate && len(cards) == 1:
+		return nil, ErrAlreadyRegistered
+	case rotate:
+		prev = cards[0]
 	}
-	if local, err := c.loadEntry(ctx, c.keyName); err != nil {
+	local, err := c.loadEntry(ctx, c.keyName)
+	switch {
+	case err != nil:
 		return nil, err
-	} else if local != nil {
+	case local != nil && rotate:
 		return nil, ErrLocalKeyExists
+	case local != nil:
+		return nil, fmt.Errorf("%w; the identity has no card, so this key belongs to a revoked card", ErrLocalKeyExists)
 	}
 	key, err := GenerateKey()
 	if err != nil {
 		return nil, err
 	}
-	return c.publishKey(ctx, key, cards[0])
+	return c.publishKey(ctx, key, prev)
 }
 
 // Unregister revokes the identity's cards and deletes its private key from
@@ -227,10 +208,7 @@ func (c *Client) promote(ctx context.Context, key *PrivateKey, card *Card) error
 	if err := c.saveLocalKey(ctx, key, card.ID); err != nil {
 		return fmt.Errorf("card %s was published, but storing its private key failed (the key is kept aside: call the method again to finish): %w", card.ID, err)
 	}
-	if err := c.deleteEntry(ctx, c.pendName); err != nil {
-		c.log.LogAttrs(ctx, slog.LevelWarn, "e3: could not delete the put-aside key entry (the next Register or RotatePrivateKey removes it)",
-			slog.String("identity", c.identity), slog.String("error", err.Error()))
-	}
+	c.dropPending(ctx)
 	return nil
 }
 
@@ -241,10 +219,7 @@ func (c *Client) publishFailed(ctx context.Context, key *PrivateKey, card *Card,
 	if errors.As(err, &ae) && ae.StatusCode >= 400 && ae.StatusCode < 500 &&
 		ae.StatusCode != http.StatusRequestTimeout && ae.StatusCode != http.StatusTooManyRequests {
 		// The service refused the card: nothing was published.
-		if derr := c.deleteEntry(ctx, c.pendName); derr != nil {
-			c.log.LogAttrs(ctx, slog.LevelWarn, "e3: could not delete the put-aside key entry",
-				slog.String("identity", c.identity), slog.String("error", derr.Error()))
-		}
+		c.dropPending(ctx)
 		return nil, err
 	}
 	if ctx.Err() != nil {
@@ -260,11 +235,17 @@ func (c *Client) publishFailed(ctx context.Context, key *PrivateKey, card *Card,
 			return got, c.promote(ctx, key, got)
 		}
 	}
-	if derr := c.deleteEntry(ctx, c.pendName); derr != nil {
-		c.log.LogAttrs(ctx, slog.LevelWarn, "e3: could not delete the put-aside key entry",
-			slog.String("identity", c.identity), slog.String("error", derr.Error()))
-	}
+	c.dropPending(ctx)
 	return nil, err
+}
+
+// dropPending deletes the put-aside key entry; a failure is only logged
+// (the next Register or RotatePrivateKey removes an unpublished key).
+func (c *Client) dropPending(ctx context.Context) {
+	if err := c.deleteEntry(ctx, c.pendName); err != nil {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "e3: could not delete the put-aside key entry (the next Register or RotatePrivateKey removes it)",
+			slog.String("identity", c.identity), slog.String("error", err.Error()))
+	}
 }
 
 // resolvePending finishes an earlier Register or RotatePrivateKey whose
