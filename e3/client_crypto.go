@@ -106,16 +106,9 @@ func (c *Client) cardAt(from *Card, t time.Time) (*Card, error) {
 // authDecrypt decrypts ct and verifies it with signer's key (the own key
 // when nil). from is the card the caller gave (for the audit).
 func (c *Client) authDecrypt(ct []byte, from, signer *Card) ([]byte, error) {
-	lk, err := c.localKey()
+	lk, key, err := c.decryptionKeys("AuthDecrypt", signer)
 	if err != nil {
-		return nil, c.wrap("AuthDecrypt", err)
-	}
-	key := lk.pub
-	if signer != nil {
-		if signer.PublicKey == nil {
-			return nil, errors.New("e3: the sender card has no public key")
-		}
-		key = c.pubScheme(signer.PublicKey)
+		return nil, err
 	}
 	pt, err := DecryptAndVerify(ct, lk.priv, key)
 	if err != nil {
@@ -123,6 +116,23 @@ func (c *Client) authDecrypt(ct []byte, from, signer *Card) ([]byte, error) {
 		return nil, err
 	}
 	return pt, nil
+}
+
+// decryptionKeys returns the local key and the key that must have signed:
+// signer's (in the configured identifier scheme), or the own key when
+// signer is nil.
+func (c *Client) decryptionKeys(op string, signer *Card) (*localKey, *PublicKey, error) {
+	lk, err := c.localKey()
+	if err != nil {
+		return nil, nil, c.wrap(op, err)
+	}
+	if signer == nil {
+		return lk, lk.pub, nil
+	}
+	if signer.PublicKey == nil {
+		return nil, nil, errors.New("e3: the sender card has no public key")
+	}
+	return lk, c.pubScheme(signer.PublicKey), nil
 }
 
 // auditDecryptFailure reports a failed decryption or verification.
@@ -224,16 +234,9 @@ func (c *Client) AuthDecryptStreamAt(src io.Reader, from *Card, signedAt time.Ti
 	if err != nil {
 		return nil, err
 	}
-	lk, err := c.localKey()
+	lk, key, err := c.decryptionKeys("AuthDecryptStream", signer)
 	if err != nil {
-		return nil, c.wrap("AuthDecryptStream", err)
-	}
-	key := lk.pub
-	if signer != nil {
-		if signer.PublicKey == nil {
-			return nil, errors.New("e3: the sender card has no public key")
-		}
-		key = c.pubScheme(signer.PublicKey)
+		return nil, err
 	}
 	r, err := DecryptAndVerifyStream(src, lk.priv, key)
 	if err != nil {
