@@ -97,6 +97,7 @@ func TestCustomDataSizeBoundary(t *testing.T) {
 		}
 		break
 	}
+	t.Logf("longest push-safe text that fits with two keys: about %d bytes", last)
 	if last < 2500 || last > 3000 {
 		t.Fatalf("longest push-safe text that fits: %d", last)
 	}

@@ -1,0 +1,173 @@
+// Package streamenc seals Stream Chat messages on send and opens them on
+// receive, so that Stream relays and stores only ciphertext while Go code
+// works with plaintext: care-team bots, triage assistants, notification
+// services and archivers talking end to end with e3kit apps in browsers
+// and on phones. It wraps stream-chat-go v6.10.0 (the only e3go package
+// that imports it) and uses an [e3.Client] for keys and cards.
+//
+//	ch := streamenc.NewChannel(streamChannel, e3client, &streamenc.ChannelOptions{StreamClient: streamClient})
+//	sent, err := ch.SendMessage(ctx, &stream.Message{Text: "BP 120/80"}, "care-bot")
+//	msgs, err := ch.Query(ctx, nil) // []*streamenc.Message, each opened or marked with Err
+//
+// A [Channel] acts for one participant, the e3.Client's identity, which
+// must be the Stream user it sends as. Server-side, stream-chat-go
+// authenticates with the app secret and may act as any user; streamenc
+// only ever acts as the identity whose key it holds.
+//
+// # Sending
+//
+// [Channel.SendMessage] reads the channel's members from Stream (every
+// send, unless ChannelOptions.MembersTTL allows reuse), looks their cards
+// up through the e3.Client's cache (FindUsers), and seals with e3kit's
+// authEncrypt (sign then encrypt, padded; see e3.Client.AuthEncrypt) for
+// every member's key and the sender's own, so the sender reads its own
+// messages as e3kit users do. Members who rejected an invitation are left
+// out; invited members are included. A member without a Virgil card fails
+// the send (*e3.UsersNotFoundError) unless
+// ChannelOptions.SkipMembersWithoutCard is set. Thread replies (ParentID,
+// ShowInChannel), quotes (QuotedMessageID), mentions, silent and pinned
+// flags and clear custom fields pass through unchanged.
+//
+// # Layouts
+//
+// [LayoutText] (the default) is the seed React app's: the text field holds
+// the standard base64 of the authEncrypt ciphertext, which an e3kit client
+// decrypts unchanged (e3kit's authDecrypt of the text with the sender's
+// card). It always starts with "M" (the ciphertext is a DER SEQUENCE), so
+// Stream never takes it for a slash command. [LayoutPushSafe] puts a fixed
+// placeholder in the text field, which is what push notifications, email
+// digests and Stream's dashboard show, and seals the text in a custom
+// field instead; e3kit clients that only decrypt the text field see the
+// placeholder.
+//
+// streamenc also writes the custom field "e3go", a JSON object of strings:
+// {"v":"1","layout":"text"|"push","env":"<base64>"}. "env" is a second
+// authEncrypt ciphertext (the sealed payload), present in the push-safe
+// layout and whenever a message has sealed custom fields
+// (ChannelOptions.SensitiveFields) or attachments: a JSON object with the
+// message id and channel cid, the SHA-256 of the text ciphertext (text
+// layout) or the text itself (push-safe), the sealed fields, and for each
+// attachment its name, MIME type, size and the SHA-256 of the uploaded
+// ciphertext. Receiving never requires the field: a message without it
+// whose text is a ciphertext is opened as an e3kit message (what e3kit
+// clients send), and anything else is reported as not sealed.
+//
+// # Opening
+//
+// Everything that returns messages (Query, GetMessage, GetMessages,
+// GetReplies, Search, Open, OpenAll, the webhook handler) opens them: the
+// author's card is looked up by the Stream user id (one FindUsers call per
+// page, cached), every sealed part is decrypted and verified against it,
+// and a sealed payload must name the message's own id and channel and
+// match its text and attachments. The messages of a page are opened in
+// parallel (ChannelOptions.Concurrency, every core by default). A message
+// that cannot be opened never hides the others: its [Message.Err] is an
+// [*OpenError] matching [ErrNotSealed], [ErrNotRecipient], [ErrTampered],
+// [ErrMalformed] or [ErrUnknownSender], and its Text, Fields and
+// Attachments stay empty: [Message.Text] only ever holds verified
+// plaintext (the clear text of an unsealed message is in Message.Raw,
+// for callers who choose to show it as such). Quoted messages (Stream's
+// quoted_message) are opened too (Message.Quoted).
+//
+// A signature is checked against the author's card that was active when
+// the message was created (Stream's created_at), or a newer card of the
+// same chain (an edit is signed later); a message signed by a key newer
+// than the cached card makes the opener look the card up again, at most
+// once a minute per author. Edits ([Channel.UpdateMessage]) seal the new
+// text and fields again for the current members and keep the attachments
+// and thread; deletes ([Channel.DeleteMessage]) pass through and deleted
+// messages come back with Message.Deleted set.
+//
+// # Attachments
+//
+// Files given to SendMessage ([File]) are signed and encrypted as they
+// stream (e3.Client.AuthEncryptStream, e3kit's authEncryptFile format),
+// uploaded with Stream's file upload under the fixed name "e3go.sealed",
+// and attached as {"type":"file","asset_url":…,"e3go":"1"}; their names,
+// MIME types and sizes travel only in the sealed payload. On receive,
+// [Attachment.Open] downloads the URL Stream gives (an HTTP GET with
+// ChannelOptions.HTTPClient; size bounded by ChannelOptions.MaxAttachmentBytes,
+// 100 MiB by default; URLs vetted by ChannelOptions.CheckAttachmentURL),
+// and returns the plaintext as it verifies: io.EOF only once the whole
+// file authenticated against the sender and matched the digest sealed in
+// the message. Stream's CDN URLs may expire; fetch a fresh message to get a
+// current one.
+//
+// # Size
+//
+// Stream limits text to max_message_length characters (5000 by default)
+// and a message's custom data to 5 KB, and sealing adds a fixed cost per
+// recipient key, so a message may not fit once sealed. It is never
+// truncated: SendMessage fails with a [*TooLongError] (matching
+// [ErrTooLong]) before anything is uploaded or sent; send long content as
+// a file attachment instead. In the text layout with 8-byte key ids (e3kit's
+// default) an authEncrypt ciphertext of L plaintext bytes for n keys (the
+// members, the sender included) is
+//
+//	C = 272 + 254·n + 160·(⌊(L+4)/160⌋ + 1) bytes (one byte less for n = 1)
+//
+// (message info, one 254-byte entry per key, padding to a multiple of 160
+// with at least 5 bytes, GCM tag and encrypted signature), its base64 is
+// 4·⌈C/3⌉ characters, and it fits 5000 characters when C ≤ 3750. The
+// longest text that fits is therefore 3195 bytes for one key, 2875 for
+// two, 2555 for three, 160 fewer for each further key up to 155 bytes for
+// thirteen; with fourteen keys or more nothing fits (the tests check each
+// boundary). UTF-8 text counts in bytes. With SHA-256 key ids
+// (UseSHA256Identifiers) each key costs 279 bytes and the fixed part 296.
+// The push-safe layout and sealed extras are bound by the 5 KB of custom
+// data instead, which the sealed payload (the text as JSON plus about 100
+// bytes) and every clear custom field share: about 2,800 bytes of text for
+// two keys. Per-recipient sealing is e3kit's authEncrypt model and suits
+// small care teams; larger channels need group sessions, one key per
+// channel, which will be a second sealing strategy chosen per channel.
+//
+// # Webhooks
+//
+// [NewWebhookHandler] returns an http.Handler for Stream's webhooks, which
+// is how a server-side participant (a bot) receives messages: it verifies
+// X-Signature in constant time, bounds the body, refuses malformed and
+// replayed events, opens message.new and message.updated for the bot's
+// identity and hands every event to a callback (see NewWebhookHandler for
+// the exact rules and the limits of the replay protection).
+//
+// # What Stream still sees
+//
+// Sealing hides the content of the text, the sensitive custom fields and
+// the attachments (their bytes, names and types). Stream, and anyone with
+// access to the app's Stream data, webhooks or before-message-send hook,
+// still sees:
+//
+//   - who is in which channel, who wrote each message and when (user ids,
+//     timestamps, edits, deletes, read state, typing events), and the
+//     channel names and custom data;
+//   - the size of each message, rounded up to 160 bytes by the padding,
+//     and the number of keys it was sealed for (one entry per recipient,
+//     each naming the recipient's key id, so anyone who has fetched the
+//     members' public cards can tell exactly who a message was sealed
+//     for); the sealed payload's size likewise;
+//   - each attachment's size (within the same 160-byte rounding) and that
+//     there are attachments;
+//   - thread and quote structure, mentions, pins, silent flags, reactions
+//     (their types, and custom reaction data), clear custom fields and the
+//     layout marker;
+//   - in the push-safe layout, the placeholder.
+//
+// And what the format does not prevent, since Stream stores the messages:
+// Stream can withhold, delete or reorder messages, and can replay or copy
+// a text-layout message without a sealed payload into another thread or
+// channel whose members it was sealed for (e3kit's format has no room for
+// context; messages with a sealed payload are bound to their id and
+// channel, and a copy fails with ErrTampered, so for them Stream can at
+// most restore an earlier version of the same message, whole). It can
+// strip the "e3go" field (and the attachments) from a text-layout
+// message, which then opens as a plain e3kit message without its sealed
+// fields. Server-side stream-chat-go calls can
+// send as any user, but cannot sign as one: a message whose signature is
+// not its stated author's fails with ErrTampered.
+//
+// # Concurrency
+//
+// Channel and WebhookHandler are safe for concurrent use; a Channel keeps
+// its own copy of the stream.Channel (whose Query overwrites it), and the
+// e3.Client's card cache is shared by everything using that client.
+package streamenc
