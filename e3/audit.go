@@ -63,6 +63,7 @@ type AuditEvent struct {
 	CardID         string         // the card concerned, if any
 	PreviousCardID string         // the card replaced (AuditRotate, AuditCardChanged)
 	KeyName        string         // the named backup, "" for the default one
+	GroupID        string         // the group, for group events
 	Err            error          // nil on success; why it failed otherwise
 }
 
@@ -80,6 +81,7 @@ func (e AuditEvent) LogValue() slog.Value {
 	add("card_id", e.CardID)
 	add("previous_card_id", e.PreviousCardID)
 	add("key_name", e.KeyName)
+	add("group_id", e.GroupID)
 	if e.Err != nil {
 		attrs = append(attrs, slog.String("error", e.Err.Error()))
 	}

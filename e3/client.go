@@ -51,6 +51,7 @@ type Client struct {
 	auditSink AuditSink
 	now       func() time.Time
 	cache     *cardCache
+	groups    groupRegistry // open groups (group.go)
 
 	ops chan struct{} // one slot: key-management operations run one at a time
 

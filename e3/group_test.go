@@ -1,0 +1,171 @@
+package e3_test
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/e3go/e3go/e3"
+)
+
+// Group tests on an e3test server: e3kit's request sequences
+// (shared/captures/virgil-services/e3kit-full.summary.md), participants,
+// epochs, history, removal, persistence and errors.
+
+const gid = "care-team:ward-7" // a Stream-style channel id, 16 bytes
+
+func TestGroupProtocolSequences(t *testing.T) {
+	srv := newServer(t)
+	rec := &kkRecorder{}
+	alice := registered(t, srv, "alice", withRecorder(rec))
+	brec := &kkRecorder{}
+	bob := registered(t, srv, "bob", withRecorder(brec))
+	carol := registered(t, srv, "carol")
+	bobCard, carolCard := mustFind(t, alice, "bob"), mustFind(t, alice, "carol")
+	path := sessionHex(gid)
+	rec.take()
+
+	// createGroup: one push of epoch 0 for [initiator, members], no
+	// previous hash.
+	g := groupOf(t, alice, gid, bobCard)
+	checkSequence(t, "CreateGroup", rec.take(),
+		"push root=group-sessions path="+path+" key=0 identities=[alice,bob]")
+	if got := g.Participants(); !slices.Equal(got, []string{"alice", "bob"}) {
+		t.Errorf("Participants = %v", got)
+	}
+	if g.Initiator() != "alice" || g.ID() != gid || g.Epoch() != 0 || g.MaxParticipants() != 100 {
+		t.Errorf("group %v: initiator %q id %q epoch %d max %d", g, g.Initiator(), g.ID(), g.Epoch(), g.MaxParticipants())
+	}
+
+	// loadGroup: keys of the initiator, then a pull per key.
+	bg2 := loadOf(t, bob, gid, alice)
+	checkSequence(t, "LoadGroup", brec.take(),
+		"keys root=group-sessions path="+path+" identity=alice",
+		"pull root=group-sessions path="+path+" key=0 identity=alice")
+	if got := bg2.Participants(); !slices.Equal(got, []string{"alice", "bob"}) {
+		t.Errorf("bob's Participants = %v", got)
+	}
+	ct := mustGroupEncrypt(t, g, "hello team")
+	mustGroupDecrypt(t, bg2, ct, mustFind(t, bob, "alice"), "hello team")
+
+	// group.add: keys, then per key a pull and a push for the new
+	// participants only, with the pulled hash.
+	if err := g.Add(bg, carolCard); err != nil {
+		t.Fatal(err)
+	}
+	checkSequence(t, "Add", rec.take(),
+		"keys root=group-sessions path="+path+" identity=alice",
+		"pull root=group-sessions path="+path+" key=0 identity=alice",
+		"push root=group-sessions path="+path+" key=0 identities=[carol] [prev-hash]")
+	if got := entryIdentities(srv, "alice", gid, "0"); !slices.Equal(got, []string{"alice", "bob", "carol"}) {
+		t.Errorf("entry identities after Add = %v", got)
+	}
+	cg := loadOf(t, carol, gid, alice)
+	mustGroupDecrypt(t, cg, ct, mustFind(t, carol, "alice"), "hello team") // history
+
+	// group.remove: a push of the next epoch for the remaining
+	// participants, then a reset per removed identity.
+	if err := g.Remove(bg, bobCard); err != nil {
+		t.Fatal(err)
+	}
+	checkSequence(t, "Remove", rec.take(),
+		"push root=group-sessions path="+path+" key=1 identities=[alice,carol]",
+		"reset root=group-sessions path="+path+" identity=bob")
+	if g.Epoch() != 1 || !slices.Equal(g.Participants(), []string{"alice", "carol"}) {
+		t.Errorf("after Remove: epoch %d, participants %v", g.Epoch(), g.Participants())
+	}
+
+	// group.reAdd: keys, then per key a pull, a reset of the member's copy
+	// and a push for it with the pulled hash.
+	if err := g.ReAdd(bg, carolCard); err != nil {
+		t.Fatal(err)
+	}
+	got := rec.take()
+	slices.Sort(got[1:]) // per key, in parallel
+	checkSequence(t, "ReAdd", got,
+		"keys root=group-sessions path="+path+" identity=alice",
+		"pull root=group-sessions path="+path+" key=0 identity=alice",
+		"pull root=group-sessions path="+path+" key=1 identity=alice",
+		"push root=group-sessions path="+path+" key=0 identities=[carol] [prev-hash]",
+		"push root=group-sessions path="+path+" key=1 identities=[carol] [prev-hash]",
+		"reset root=group-sessions path="+path+" key=0 identity=carol",
+		"reset root=group-sessions path="+path+" key=1 identity=carol")
+
+	// deleteGroup: one reset of the whole path.
+	if err := alice.DeleteGroup(bg, gid); err != nil {
+		t.Fatal(err)
+	}
+	checkSequence(t, "DeleteGroup", rec.take(), "reset root=group-sessions path="+path)
+	if n := len(srv.KeyknoxV2Entries("alice", "group-sessions", "")); n != 0 {
+		t.Errorf("%d entries left after DeleteGroup", n)
+	}
+}
+
+func TestGroupUpdateAndRemoval(t *testing.T) {
+	srv := newServer(t)
+	alice := registered(t, srv, "alice")
+	bob := registered(t, srv, "bob")
+	carol := registered(t, srv, "carol")
+	g := groupOf(t, alice, gid, mustFind(t, alice, "bob"), mustFind(t, alice, "carol"))
+	bg_ := loadOf(t, bob, gid, alice)
+	cg := loadOf(t, carol, gid, alice)
+	aliceCard := mustFind(t, bob, "alice")
+
+	before := mustGroupEncrypt(t, g, "before removal")
+	if err := g.Remove(bg, mustFind(t, alice, "bob")); err != nil {
+		t.Fatal(err)
+	}
+	after := mustGroupEncrypt(t, g, "after removal")
+
+	// carol has not updated: the message is from a newer epoch.
+	_, err := cg.Decrypt(after, aliceCard)
+	var ee *e3.GroupEpochError
+	if !errors.Is(err, e3.ErrGroupOutdated) || !errors.As(err, &ee) || ee.Epoch != 1 || ee.Newest != 0 {
+		t.Fatalf("carol before Update: %v", err)
+	}
+	staleCarol := mustGroupEncrypt(t, cg, "carol, not updated yet")
+	if err := cg.Update(bg); err != nil {
+		t.Fatal(err)
+	}
+	mustGroupDecrypt(t, cg, after, aliceCard, "after removal")
+	mustGroupDecrypt(t, cg, before, aliceCard, "before removal")
+	if !slices.Equal(cg.Participants(), []string{"alice", "carol"}) || cg.Epoch() != 1 {
+		t.Errorf("carol after Update: %v epoch %d", cg.Participants(), cg.Epoch())
+	}
+
+	// bob cannot read the new epoch: his group holds epoch 0 only, and the
+	// cloud gives him nothing any more.
+	if _, err := bg_.Decrypt(after, aliceCard); !errors.Is(err, e3.ErrGroupOutdated) {
+		t.Fatalf("bob, removed: %v", err)
+	}
+	if ids := entryIdentities(srv, "alice", gid, "1"); slices.Contains(ids, "bob") {
+		t.Fatalf("epoch 1 is shared with bob: %v", ids)
+	}
+	if ids := entryIdentities(srv, "alice", gid, "0"); slices.Contains(ids, "bob") {
+		t.Fatalf("bob still has a copy of epoch 0: %v", ids)
+	}
+	// What a removed member keeps: the epochs it held, as long as it does
+	// not Update: the messages sent before the removal, and any message a
+	// participant who has not updated yet still sends in such an epoch.
+	mustGroupDecrypt(t, bg_, before, aliceCard, "before removal")
+	mustGroupDecrypt(t, bg_, staleCarol, mustFind(t, bob, "carol"), "carol, not updated yet")
+	mustGroupDecrypt(t, g, staleCarol, mustFind(t, alice, "carol"), "carol, not updated yet")
+
+	// Update tells bob he was removed and deletes the group here.
+	if err := bg_.Update(bg); !errors.Is(err, e3.ErrGroupNoAccess) {
+		t.Fatalf("bob's Update after removal: %v", err)
+	}
+	if _, err := bob.GetGroup(bg, gid); !errors.Is(err, e3.ErrGroupNotFound) {
+		t.Fatalf("bob's GetGroup after removal: %v", err)
+	}
+	if _, err := bg_.Decrypt(before, aliceCard); !errors.Is(err, e3.ErrGroupNotFound) {
+		t.Fatalf("bob's deleted group decrypts: %v", err)
+	}
+	if names := bob.entryNames(t); slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "%group/") }) {
+		t.Fatalf("bob's keyring keeps group entries: %v", names)
+	}
+	if _, err := bob.LoadGroup(bg, gid, aliceCard); !errors.Is(err, e3.ErrGroupNoAccess) {
+		t.Fatalf("bob's LoadGroup after removal: %v", err)
+	}
+}
