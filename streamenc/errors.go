@@ -111,7 +111,7 @@ type TooLongError struct {
 	// message's custom fields, in bytes, which hold the sealed payload of
 	// the push-safe layout and the sealed extras).
 	What       string
-	Size       int // the sealed size
+	Size       int // the sealed size (for a text over the limit before sealing, its length in bytes)
 	Limit      int // Stream's limit
 	Recipients int // the number of keys the message was sealed for
 }

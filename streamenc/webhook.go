@@ -357,7 +357,8 @@ type replayCache struct {
 	mu    sync.Mutex
 	done  map[string]time.Time // key -> forget after
 	busy  map[string]bool
-	order []replayEntry // FIFO of done keys, for expiry and the bound
+	order []replayEntry // FIFO of done keys from head on, for expiry and the bound
+	head  int
 }
 
 type replayEntry struct {
@@ -413,17 +414,22 @@ func (c *replayCache) end(keys []string, handled bool, until time.Time) {
 	}
 }
 
-// expire forgets entries whose window ended. It must be called with c.mu
-// held.
+// expire forgets entries whose window ended, and the oldest beyond the
+// bound. It must be called with c.mu held.
 func (c *replayCache) expire(now time.Time) {
-	i := 0
-	for i < len(c.order) && (!now.Before(c.order[i].until) || len(c.order)-i > c.max) {
-		if t, ok := c.done[c.order[i].key]; ok && t.Equal(c.order[i].until) {
-			delete(c.done, c.order[i].key)
+	for c.head < len(c.order) {
+		e := c.order[c.head]
+		if now.Before(e.until) && len(c.order)-c.head <= c.max {
+			break
 		}
-		i++
+		if t, ok := c.done[e.key]; ok && t.Equal(e.until) {
+			delete(c.done, e.key)
+		}
+		c.order[c.head] = replayEntry{}
+		c.head++
 	}
-	if i > 0 {
-		c.order = append(c.order[:0:0], c.order[i:]...)
+	if c.head > 1024 && c.head > len(c.order)/2 {
+		c.order = append([]replayEntry(nil), c.order[c.head:]...)
+		c.head = 0
 	}
 }
