@@ -3,6 +3,7 @@ package e3_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
@@ -195,3 +196,5 @@ func entryIdentities(srv *e3test.Server, owner, id, key string) []string {
 
 // b64Len is the base64 length of n bytes.
 func b64Len(n int) int { return base64.StdEncoding.EncodedLen(n) }
+
+func ed25519FromSeed(seed []byte) []byte { return ed25519.NewKeyFromSeed(seed) }

@@ -169,3 +169,146 @@ func TestGroupUpdateAndRemoval(t *testing.T) {
 		t.Fatalf("bob's LoadGroup after removal: %v", err)
 	}
 }
+
+func TestGroupErrors(t *testing.T) {
+	srv := newServer(t)
+	alice := registered(t, srv, "alice")
+	bob := registered(t, srv, "bob")
+	carol := registered(t, srv, "carol")
+	bobCard, carolCard := mustFind(t, alice, "bob"), mustFind(t, alice, "carol")
+
+	for _, id := range []string{"", "short-id!", "\xff\xfe-not-utf8-id"} {
+		if _, err := alice.CreateGroup(bg, id, bobCard); !errors.Is(err, e3.ErrInvalidGroupID) {
+			t.Errorf("CreateGroup(%q): %v", id, err)
+		}
+		if _, err := alice.LoadGroup(bg, id, bobCard); !errors.Is(err, e3.ErrInvalidGroupID) {
+			t.Errorf("LoadGroup(%q): %v", id, err)
+		}
+		if _, err := alice.GetGroup(bg, id); !errors.Is(err, e3.ErrInvalidGroupID) {
+			t.Errorf("GetGroup(%q): %v", id, err)
+		}
+		if err := alice.DeleteGroup(bg, id); !errors.Is(err, e3.ErrInvalidGroupID) {
+			t.Errorf("DeleteGroup(%q): %v", id, err)
+		}
+	}
+	if _, err := alice.CreateGroup(bg, "exactly10b", bobCard); err != nil {
+		t.Errorf("a 10-byte id: %v", err)
+	}
+
+	// 100 participants, the initiator included, and no more.
+	many := fakeCards(t, "member", 100)
+	_, err := alice.CreateGroup(bg, "too-many-members", many...)
+	var pce *e3.ParticipantCountError
+	if !errors.Is(err, e3.ErrTooManyParticipants) || !errors.As(err, &pce) || pce.Count != 101 || pce.Max != 100 {
+		t.Fatalf("101 participants: %v", err)
+	}
+	if n := len(srv.KeyknoxV2Entries("alice", "group-sessions", sessionHex("too-many-members"))); n != 0 {
+		t.Fatalf("a refused group left %d entries", n)
+	}
+	if _, err := alice.CreateGroupWithOptions(bg, "options-group", e3.GroupOptions{MaxParticipants: 1001}); !errors.Is(err, e3.ErrTooManyParticipants) {
+		t.Errorf("MaxParticipants 1001: %v", err)
+	}
+	g100, err := alice.CreateGroup(bg, "hundred-members", many[:99]...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g100.Add(bg, bobCard); !errors.Is(err, e3.ErrTooManyParticipants) {
+		t.Fatalf("Add to a group of 100: %v", err)
+	}
+
+	g := groupOf(t, alice, gid, bobCard, bobCard) // repeated members count once
+	if got := g.Participants(); !slices.Equal(got, []string{"alice", "bob"}) {
+		t.Errorf("Participants = %v", got)
+	}
+	if _, err := alice.CreateGroup(bg, gid, carolCard); !errors.Is(err, e3.ErrGroupExists) {
+		t.Errorf("CreateGroup again on this device: %v", err)
+	}
+	other := newDevice(t, srv, "alice") // a second device: no local group, the cloud answers 50010
+	if err := other.RestorePrivateKey(bg, "x"); err == nil {
+		t.Fatal("restore without backup")
+	}
+	if err := alice.BackupPrivateKey(bg, "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.RestorePrivateKey(bg, "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.CreateGroup(bg, gid, carolCard); !errors.Is(err, e3.ErrGroupExists) {
+		t.Errorf("CreateGroup again from a second device: %v", err)
+	}
+
+	bgrp := loadOf(t, bob, gid, alice)
+	for name, err := range map[string]error{
+		"Add":    bgrp.Add(bg, mustFind(t, bob, "carol")),
+		"Remove": bgrp.Remove(bg, mustFind(t, bob, "alice")),
+		"ReAdd":  bgrp.ReAdd(bg, mustFind(t, bob, "alice")),
+	} {
+		if !errors.Is(err, e3.ErrNotGroupInitiator) {
+			t.Errorf("%s by a participant: %v", name, err)
+		}
+	}
+	if err := g.Add(bg, bobCard); !errors.Is(err, e3.ErrAlreadyParticipant) {
+		t.Errorf("Add of a participant: %v", err)
+	}
+	if err := g.Remove(bg, carolCard); !errors.Is(err, e3.ErrNotParticipant) {
+		t.Errorf("Remove of a non-participant: %v", err)
+	}
+	if err := g.Remove(bg, mustFind(t, bob, "alice")); !errors.Is(err, e3.ErrNotParticipant) {
+		t.Errorf("Remove of the initiator: %v", err)
+	}
+	if err := g.ReAdd(bg, carolCard); !errors.Is(err, e3.ErrNotParticipant) {
+		t.Errorf("ReAdd of a non-participant: %v", err)
+	}
+	if err := g.Add(bg); err == nil {
+		t.Error("Add of nobody")
+	}
+	if err := g.Add(bg, nil); err == nil {
+		t.Error("Add of a nil card")
+	}
+	if g.Epoch() != 0 || len(srv.KeyknoxV2Entries("alice", "group-sessions", sessionHex(gid))) != 1 {
+		t.Errorf("refused changes changed the group: epoch %d", g.Epoch())
+	}
+
+	// carol was never added.
+	if _, err := carol.LoadGroup(bg, gid, mustFind(t, carol, "alice")); !errors.Is(err, e3.ErrGroupNoAccess) {
+		t.Errorf("LoadGroup by a non-participant: %v", err)
+	}
+	if _, err := carol.LoadGroup(bg, "no-such-group-id", mustFind(t, carol, "alice")); !errors.Is(err, e3.ErrGroupNoAccess) {
+		t.Errorf("LoadGroup of a missing group: %v", err)
+	}
+	if _, err := carol.LoadGroup(bg, gid, mustFind(t, carol, "bob")); !errors.Is(err, e3.ErrGroupNoAccess) {
+		t.Errorf("LoadGroup with the wrong initiator: %v", err)
+	}
+	if _, err := carol.GetGroup(bg, gid); !errors.Is(err, e3.ErrGroupNotFound) {
+		t.Errorf("GetGroup of a group not on this device: %v", err)
+	}
+	if err := carol.DeleteGroup(bg, "not-on-this-device"); err != nil {
+		t.Errorf("DeleteGroup of a group not on this device: %v", err)
+	}
+
+	// Message sizes.
+	if _, err := g.Encrypt(make([]byte, e3.MaxGroupPlaintextSize)); err != nil {
+		t.Errorf("Encrypt of %d bytes: %v", e3.MaxGroupPlaintextSize, err)
+	}
+	if _, err := g.Encrypt(make([]byte, e3.MaxGroupPlaintextSize+1)); !errors.Is(err, e3.ErrMessageTooLarge) {
+		t.Errorf("Encrypt of %d bytes: %v", e3.MaxGroupPlaintextSize+1, err)
+	}
+
+	// No local key.
+	if err := bob.Cleanup(bg); err != nil {
+		t.Fatal(err)
+	}
+	ct := mustGroupEncrypt(t, g, "x")
+	if _, err := bgrp.Encrypt([]byte("x")); !errors.Is(err, e3.ErrNoLocalKey) {
+		t.Errorf("Encrypt without a local key: %v", err)
+	}
+	if _, err := bgrp.Decrypt(ct, mustFind(t, bob, "alice")); !errors.Is(err, e3.ErrNoLocalKey) {
+		t.Errorf("Decrypt without a local key: %v", err)
+	}
+	if _, err := bob.GetGroup(bg, gid); !errors.Is(err, e3.ErrNoLocalKey) {
+		t.Errorf("GetGroup without a local key: %v", err)
+	}
+	if _, err := bgrp.Decrypt(ct, nil); err == nil {
+		t.Error("Decrypt without a sender")
+	}
+}
