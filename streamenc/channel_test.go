@@ -14,7 +14,9 @@ import (
 	stream "github.com/GetStream/stream-chat-go/v6"
 
 	"github.com/e3go/e3go/e3"
+	"github.com/e3go/e3go/e3/e3test"
 	"github.com/e3go/e3go/streamenc"
+	"github.com/e3go/e3go/streamenc/streamtest"
 )
 
 func TestSendOpenRoundTrip(t *testing.T) {
@@ -641,5 +643,61 @@ func TestSenderKeyRotation(t *testing.T) {
 	}
 	if page[0].Sender.ID == page[1].Sender.ID || page[1].Sender.ID != fresh.Sender.ID || page[0].Sender.ID != old.Sender.ID {
 		t.Errorf("senders: old %s, new %s", page[0].Sender.ID, page[1].Sender.ID)
+	}
+}
+
+func TestServiceFaults(t *testing.T) {
+	w := newWorld(t, "alice", "bob")
+	ctx := ctxT(t)
+	ch := w.channel("care", "alice", "bob")
+	a := w.enc(ch, "alice", nil)
+
+	// Stream fails the send after the upload: the upload is deleted, the
+	// error is Stream's.
+	w.ss.InjectFault(streamtest.Fault{Method: "POST", Path: "/channels/*/*/message", Status: 500})
+	_, err := a.SendMessage(ctx, &stream.Message{Text: "x"}, "alice", streamenc.File{Name: "f", Size: 3, Body: strings.NewReader("abc")})
+	var se stream.Error
+	if !errors.As(err, &se) || se.StatusCode != 500 {
+		t.Fatalf("send during a Stream fault: %v", err)
+	}
+	if n := len(w.ss.Uploads()); n != 0 {
+		t.Errorf("%d uploads left behind", n)
+	}
+	// Stream fails the members query: nothing is sent.
+	w.ss.InjectFault(streamtest.Fault{Method: "GET", Path: "/members", Status: 503})
+	if _, err := a.SendMessage(ctx, &stream.Message{Text: "x"}, "alice"); !errors.As(err, &se) || se.StatusCode != 503 {
+		t.Fatalf("send when members fail: %v", err)
+	}
+	sent, err := a.SendMessage(ctx, &stream.Message{Text: "after the faults"}, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The Cards service fails while bob (cold cache) opens a page: every
+	// sealed message says why, and a retry opens them.
+	if _, err := ch.SendMessage(ctx, &stream.Message{Text: "in clear"}, "bob"); err != nil {
+		t.Fatal(err)
+	}
+	b := w.enc(ch, "bob", nil)
+	w.es.InjectFault(e3test.Fault{PathPrefix: "/card/", Status: 500, Times: 10})
+	page, err := b.Query(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != 2 || !errors.Is(page[0].Err, streamenc.ErrUnknownSender) || !errors.Is(page[1].Err, streamenc.ErrNotSealed) {
+		t.Fatalf("page during a Cards fault: %v / %v", page[0].Err, page[1].Err)
+	}
+	w.es.ClearFaults()
+	if m, err := b.GetMessage(ctx, sent.ID); err != nil || m.Text != "after the faults" {
+		t.Fatalf("after the fault: %v", err)
+	}
+	// A cancelled context fails cleanly.
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := a.SendMessage(cctx, &stream.Message{Text: "x"}, "alice"); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled send: %v", err)
+	}
+	if _, err := b.Query(cctx, nil); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled query: %v", err)
 	}
 }
