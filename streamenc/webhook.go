@@ -81,7 +81,11 @@ type WebhookConfig struct {
 
 	// ReplayWindow is how far an event's created_at may be from now, in
 	// either direction, and how long handled events are remembered; 0
-	// means 5 minutes. Stream's own retries end within 15 s.
+	// means 5 minutes. Stream's own retries end within 15 s of the first
+	// attempt; an event Stream delivers later than the window (after an
+	// outage on its side, or with a clock off by more) is refused with 400
+	// and not retried, so OnReject should log ErrWebhookStale and the
+	// window be raised if that happens.
 	ReplayWindow time.Duration
 
 	// MaxRemembered bounds how many handled events are remembered for
@@ -97,8 +101,8 @@ type WebhookConfig struct {
 	// nil means none.
 	Logger *slog.Logger
 
-	// HTTPClient, MaxAttachmentBytes, CheckAttachmentURL and Concurrency
-	// are as in ChannelOptions, for the attachments of opened messages.
+	// HTTPClient, MaxAttachmentBytes and CheckAttachmentURL are as in
+	// ChannelOptions, for the attachments of opened messages.
 	HTTPClient         *http.Client
 	MaxAttachmentBytes int64
 	CheckAttachmentURL func(*url.URL) error
