@@ -54,7 +54,9 @@ type Attachment struct {
 
 	sha    [32]byte // SHA-256 of the uploaded ciphertext, from the sealed payload
 	sender *e3.Card // the key that signed the message
-	o      *opener
+	// open is the opener's download method (a func, so that no key type
+	// is reachable from a Message).
+	open func(ctx context.Context, a *Attachment) (io.ReadCloser, error)
 }
 
 // Open downloads the attachment (an HTTP GET of URL with the Channel's or
@@ -67,13 +69,18 @@ type Attachment struct {
 // caller must Close the reader. Downloads larger than the configured limit
 // fail with ErrAttachmentTooLarge.
 func (a *Attachment) Open(ctx context.Context) (io.ReadCloser, error) {
-	if a == nil || a.o == nil {
+	if a == nil || a.open == nil {
 		return nil, errors.New("streamenc: Open on an attachment that did not come from an opened message")
 	}
-	if a.Size > a.o.maxAttachment {
-		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrAttachmentTooLarge, a.Size, a.o.maxAttachment)
+	return a.open(ctx, a)
+}
+
+// openAttachment is Attachment.Open.
+func (o *opener) openAttachment(ctx context.Context, a *Attachment) (io.ReadCloser, error) {
+	if a.Size > o.maxAttachment {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrAttachmentTooLarge, a.Size, o.maxAttachment)
 	}
-	u, err := attachmentURL(a.URL, a.o.checkURL)
+	u, err := attachmentURL(a.URL, o.checkURL)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +88,7 @@ func (a *Attachment) Open(ctx context.Context) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, fmt.Errorf("streamenc: attachment download: %w", err)
 	}
-	resp, err := a.o.http.Do(req)
+	resp, err := o.http.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("streamenc: attachment download: %w", err)
 	}
@@ -98,7 +105,7 @@ func (a *Attachment) Open(ctx context.Context) (io.ReadCloser, error) {
 	}
 	h := sha256.New()
 	src := &boundedReader{r: resp.Body, left: bound, h: h}
-	dr, err := a.o.client.AuthDecryptStream(src, a.sender)
+	dr, err := o.client.AuthDecryptStream(src, a.sender)
 	if err != nil {
 		resp.Body.Close()
 		return nil, mapCryptoErr(err)

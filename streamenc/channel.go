@@ -497,7 +497,7 @@ func (c *Channel) sentMessage(ctx context.Context, raw *stream.Message, text str
 	}
 	marked := markedAttachments(raw)
 	for i, ea := range env.Attachments {
-		a := &Attachment{Name: ea.Name, MIMEType: ea.Type, Size: ea.Size, sender: own, o: c.o}
+		a := &Attachment{Name: ea.Name, MIMEType: ea.Type, Size: ea.Size, sender: own, open: c.o.openAttachment}
 		if i < len(marked) {
 			a.Raw, a.URL = marked[i], marked[i].AssetURL
 		}

@@ -331,7 +331,7 @@ func (o *opener) openOne(ctx context.Context, m *Message, card *e3.Card, lookupE
 		return fmt.Errorf("%w: %d sealed attachments described, %d attached", ErrTampered, len(env.Attachments), len(marked))
 	}
 	for i, ea := range env.Attachments {
-		a := &Attachment{Name: ea.Name, MIMEType: ea.Type, Size: ea.Size, Raw: marked[i], sender: signer, o: o}
+		a := &Attachment{Name: ea.Name, MIMEType: ea.Type, Size: ea.Size, Raw: marked[i], sender: signer, open: o.openAttachment}
 		if marked[i].AssetURL != "" {
 			a.URL = marked[i].AssetURL
 		} else {
