@@ -62,6 +62,13 @@ func encryptTicketChunks(lk *localKey, ticket []byte, recips []groupRecipient) (
 	var chunks []ticketChunk
 	rest := recips
 	size := len(rest)
+	if size > 20 {
+		c, err := chunkCapacity(lk, ticket, rest[0].key)
+		if err != nil {
+			return nil, err
+		}
+		size = min(size, c)
+	}
 	for {
 		n := min(size, len(rest))
 		keys := make([]*PublicKey, 0, n+1)
@@ -92,6 +99,27 @@ func encryptTicketChunks(lk *localKey, ticket []byte, recips []groupRecipient) (
 			return chunks, nil
 		}
 	}
+}
+
+// chunkCapacity estimates how many recipients besides the initiator one
+// push can carry: a meta grows by the same number of bytes per recipient
+// (one ECIES entry), measured with the initiator alone and with one more
+// recipient. encryptTicketChunks checks every chunk anyway.
+func chunkCapacity(lk *localKey, ticket []byte, other *PublicKey) (int, error) {
+	m1, _, err := keyknoxEncrypt(ticket, lk.priv, lk.pub)
+	if err != nil {
+		return 0, err
+	}
+	m2, _, err := keyknoxEncrypt(ticket, lk.priv, lk.pub, other)
+	if err != nil {
+		return 0, err
+	}
+	per := len(m2) - len(m1)
+	if per <= 0 {
+		return 1, nil
+	}
+	maxRaw := KeyknoxMaxMetaSize / 4 * 3 // the longest meta whose base64 fits
+	return max(1, (maxRaw-(len(m1)-per))/per-1), nil
 }
 
 // pushTicket stores the ticket of epoch e in the Client's (the
