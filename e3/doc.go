@@ -42,6 +42,79 @@
 // [AuditSink] receives every key event (never plaintext or key material),
 // and it is safe for concurrent use.
 //
+// # Groups
+//
+// [Client.CreateGroup], [Client.LoadGroup], [Client.GetGroup] and
+// [Client.DeleteGroup] are e3kit's groups, compatible both ways with
+// e3kit 2.5.1: each message is encrypted once ([Group.Encrypt]: one
+// AES-GCM and one Ed25519 signature; the plaintext padded to a multiple of
+// 160 bytes, plus 162, whatever the number of participants) with the
+// current epoch key of a virgil-crypto group session. The initiator (the creator) stores
+// each epoch's 74-byte ticket in its own Keyknox v2 space (root
+// "group-sessions", path the hex session id SHA-512(group id)[:32], key
+// the decimal epoch number), signed by itself and encrypted for each
+// participant, whose copy only they read; the entry's recipient list is
+// the participant list. Participants get the tickets with LoadGroup and
+// [Group.Update]; [Group.Add] shares every epoch (new members read the
+// whole history); [Group.Remove] starts a new epoch with a fresh random
+// key for the others, then deletes the removed members' copies of the
+// earlier tickets; [Group.ReAdd] re-encrypts them for a participant's new
+// card after a key rotation. Only the initiator changes participants.
+// The group and every ticket are kept on the device in the Client's
+// keyring, encrypted for (and signed by) the local private key, so
+// [Client.GetGroup] works offline and after a restart; the newest 50
+// epochs stay in memory, older messages are decrypted with their ticket
+// from the keyring.
+//
+// What a removed member can still read: every message of the epochs it
+// held, until it calls Update (which, as in e3kit, deletes the group from
+// its device; a modified client would keep the tickets). That includes
+// messages sent after the removal by participants that have not updated
+// yet and still encrypt in the old epoch: call Update before sending, or
+// when Decrypt reports [ErrGroupOutdated]. It cannot read anything sent in
+// a later epoch: epoch keys are random, not derived from one another.
+// [Group.Decrypt] authenticates the sender's key, not its membership.
+//
+// Limits, and what e3go does at each:
+//
+//   - Group ids are at least [MinGroupIDSize] (10) bytes of UTF-8
+//     ([ErrInvalidGroupID]).
+//   - A group has at most [E3kitMaxGroupParticipants] (100) participants,
+//     the initiator included ([*ParticipantCountError]): e3kit refuses to
+//     load or update a larger group. [GroupOptions].MaxParticipants (and
+//     [Group.SetMaxParticipants]) raise it to [MaxGroupParticipants]
+//     (1000) for groups only e3go reads; such a group stays readable by
+//     e3kit while it has 100 participants or fewer.
+//   - Virgil's Keyknox refuses a meta over "10 KB" (code 50005). A
+//     ticket's meta is 231 bytes plus 254 per recipient (279 with SHA-256
+//     identifiers), so e3kit, which pushes a ticket for every participant
+//     at once, cannot store a group of more than 28 to 39 participants,
+//     depending on how Virgil counts 10 KB (29 for 10240 base64
+//     characters, the users' "more than 30" of e3kit-js#160). e3go
+//     pushes at most [KeyknoxMaxMetaSize] (10000) characters at a time: the
+//     initiator and 27 others per push, the next pushes to the same entry
+//     adding the others (the previous-hash chain of Keyknox v2, as e3kit's
+//     own add does), which e3kit reads like one push. e3test does not
+//     enforce a limit; [ErrKeyknoxValueTooLarge] is the typed error should
+//     a single recipient not fit.
+//   - Plaintexts are at most [MaxGroupPlaintextSize] (29915) bytes
+//     ([ErrMessageTooLarge]): virgil-crypto accepts up to 30000 but cannot
+//     decrypt its own messages of 29916 bytes or more.
+//   - A message from an epoch newer than the group's fails with
+//     [ErrGroupOutdated] (call Update); one from an epoch this device never
+//     held with [ErrUnknownEpoch]; another group's with [ErrNotFromGroup];
+//     Add/Remove/ReAdd by a participant with [ErrNotGroupInitiator];
+//     adding participants with [ErrAlreadyParticipant], removing others
+//     with [ErrNotParticipant]; losing access (removed, deleted, wrong
+//     initiator) with [ErrGroupNoAccess]; a creation that exists with
+//     [ErrGroupExists]. Tampered messages and tickets fail with
+//     [ErrAuthFailed] or [ErrMalformed], as everywhere.
+//
+// Cost: Add pulls and pushes every epoch's ticket (a request pair per
+// epoch); Remove encrypts one ticket for the remaining participants (one
+// ECIES per participant, about 10 ms for 100) and sends one push per 27
+// of them plus a reset per removed member; Update pulls every epoch.
+//
 // # Key management
 //
 // Keys are Ed25519 (Virgil's and e3kit's default; it signs, and encrypts
