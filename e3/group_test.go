@@ -1,12 +1,17 @@
 package e3_test
 
 import (
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/e3go/e3go/e3"
+	"github.com/e3go/e3go/internal/groupsession"
 )
 
 // Group tests on an e3test server: e3kit's request sequences
@@ -36,6 +41,23 @@ func TestGroupProtocolSequences(t *testing.T) {
 	}
 	if g.Initiator() != "alice" || g.ID() != gid || g.Epoch() != 0 || g.MaxParticipants() != 100 {
 		t.Errorf("group %v: initiator %q id %q epoch %d max %d", g, g.Initiator(), g.ID(), g.Epoch(), g.MaxParticipants())
+	}
+
+	// The ticket: bob's copy opens with bob's key, signed by alice; it is
+	// virgil-crypto's 74-byte epoch-0 ticket of SHA-512(id)[:32].
+	entry, ok := srv.KeyknoxV2("alice", "group-sessions", path, "0")
+	if !ok || len(entry.Copies) != 2 || entry.Copies[1].Identity != "bob" {
+		t.Fatalf("entry %+v", entry)
+	}
+	ticket, err := e3.DecryptThenVerifyDetached(entry.Copies[1].Value, entry.Copies[1].Meta, bob.privateKey(t), alice.privateKey(t).Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "080012460a20" + path + "10001a20"; len(ticket) != 74 || hex.EncodeToString(ticket[:42]) != want {
+		t.Fatalf("ticket %x", ticket[:42])
+	}
+	if _, err := e3.DecryptThenVerifyDetached(entry.Copies[1].Value, entry.Copies[1].Meta, bob.privateKey(t), bob.privateKey(t).Public()); !errors.Is(err, e3.ErrAuthFailed) {
+		t.Fatalf("ticket verified with another key than the initiator's: %v", err)
 	}
 
 	// loadGroup: keys of the initiator, then a pull per key.
@@ -145,6 +167,19 @@ func TestGroupUpdateAndRemoval(t *testing.T) {
 	if ids := entryIdentities(srv, "alice", gid, "0"); slices.Contains(ids, "bob") {
 		t.Fatalf("bob still has a copy of epoch 0: %v", ids)
 	}
+	// Even with every ticket it ever received (read from its keyring, as a
+	// modified client would keep them), bob cannot open epoch 1: its key is
+	// fresh, not derived from epoch 0's.
+	key0 := ticketKeyOf(t, bob, gid, 0)
+	m1, err := groupsession.ParseMessage(after)
+	if err != nil || m1.Epoch != 1 {
+		t.Fatalf("epoch-1 message: %v", err)
+	}
+	guess := groupsession.NewEpochWithKey(groupsession.SessionID([]byte(gid)), 1, key0)
+	if _, err := guess.Open(m1, ed25519PublicOf(t, alice)); !errors.Is(err, groupsession.ErrAuthFailed) {
+		t.Fatalf("epoch 1 opened with epoch 0's key: %v", err)
+	}
+
 	// What a removed member keeps: the epochs it held, as long as it does
 	// not Update: the messages sent before the removal, and any message a
 	// participant who has not updated yet still sends in such an epoch.
@@ -311,4 +346,101 @@ func TestGroupErrors(t *testing.T) {
 	if _, err := bgrp.Decrypt(ct, nil); err == nil {
 		t.Error("Decrypt without a sender")
 	}
+}
+
+// ticketKeyOf reads the key of epoch n of group id from d's keyring.
+func ticketKeyOf(t *testing.T, d *device, id string, n uint32) [32]byte {
+	t.Helper()
+	name := fmt.Sprintf("%%group/%s/%s!%d!%d", d.Identity(), sessionHex(id), len(fmt.Sprint(n)), n)
+	e, err := d.ring.Load(bg, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, err := e3.DecryptThenVerify(e.Data, d.privateKey(t), d.privateKey(t).Public())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Message struct {
+			Data []byte `json:"data"`
+		} `json:"groupSessionMessage"`
+	}
+	if err := json.Unmarshal(pt, &rec); err != nil {
+		t.Fatal(err)
+	}
+	ep, err := groupsession.ParseEpoch(rec.Message.Data)
+	if err != nil || ep.Number() != n {
+		t.Fatalf("ticket %d: %v", n, err)
+	}
+	// The key is the ticket's last 32 bytes (74-byte tickets below 128).
+	var key [32]byte
+	copy(key[:], rec.Message.Data[len(rec.Message.Data)-32:])
+	return key
+}
+
+// ed25519PublicOf returns the device's public key in crypto/ed25519 form.
+func ed25519PublicOf(t *testing.T, d *device) []byte {
+	t.Helper()
+	spki := d.privateKey(t).Public().Export()
+	return spki[len(spki)-32:]
+}
+
+func TestGroupSenderRotation(t *testing.T) {
+	srv := newServer(t)
+	clock := newClock()
+	alice := registered(t, srv, "alice", func(c *e3.Config) { c.Now = clock.Now })
+	bob := registered(t, srv, "bob", func(c *e3.Config) { c.Now = clock.Now })
+	g := groupOf(t, alice, gid, mustFind(t, alice, "bob"))
+	bgrp := loadOf(t, bob, gid, alice)
+	sentAt := clock.Now()
+	old := mustGroupEncrypt(t, bgrp, "signed with bob's first key")
+	oldStr, err := bgrp.EncryptString("text, first key")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// bob loses his key and rotates.
+	clock.Add(time.Hour)
+	if err := bob.Cleanup(bg); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.RotatePrivateKey(bg); err != nil {
+		t.Fatal(err)
+	}
+	// His stored group was for the old key; the cloud's tickets too.
+	if _, err := bob.GetGroup(bg, gid); !errors.Is(err, e3.ErrGroupNotFound) {
+		t.Fatalf("GetGroup after rotation: %v", err)
+	}
+	if _, err := bob.LoadGroup(bg, gid, mustFind(t, bob, "alice")); !errors.Is(err, e3.ErrGroupNoAccess) || !strings.Contains(err.Error(), "ReAdd") {
+		t.Fatalf("LoadGroup after rotation: %v", err)
+	}
+
+	// alice sees the new card, linked to the old one.
+	alice.ForgetCachedUsers("bob")
+	bobNew := mustFind(t, alice, "bob")
+	if bobNew.PreviousCard == nil {
+		t.Fatal("the new card is not linked to the old one")
+	}
+	if _, err := g.Decrypt(old, bobNew); !errors.Is(err, e3.ErrAuthFailed) {
+		t.Fatalf("old message with the new card: %v", err)
+	}
+	pt, err := g.DecryptAt(old, bobNew, sentAt)
+	if err != nil || string(pt) != "signed with bob's first key" {
+		t.Fatalf("DecryptAt: %q, %v", pt, err)
+	}
+	if s, err := g.DecryptStringAt(oldStr, bobNew, sentAt); err != nil || s != "text, first key" {
+		t.Fatalf("DecryptStringAt: %q, %v", s, err)
+	}
+	if _, err := g.DecryptAt(old, bobNew, sentAt.Add(-2*time.Hour)); !errors.Is(err, e3.ErrNoCardAtTime) {
+		t.Fatalf("DecryptAt before every card: %v", err)
+	}
+
+	// alice re-adds bob's new card; bob is back, with the history.
+	if err := g.ReAdd(bg, bobNew); err != nil {
+		t.Fatal(err)
+	}
+	bgrp2 := loadOf(t, bob, gid, alice)
+	ct := mustGroupEncrypt(t, bgrp2, "new key")
+	mustGroupDecrypt(t, g, ct, bobNew, "new key")
+	mustGroupDecrypt(t, bgrp2, mustGroupEncrypt(t, g, "hello again"), mustFind(t, bob, "alice"), "hello again")
 }
