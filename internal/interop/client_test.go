@@ -66,9 +66,7 @@ func (e *clientEnv) jsUser(identity string, sha256IDs bool) string {
 	}
 	h := fmt.Sprintf("%s/%s/%d", e.t.Name(), identity, len(e.handles))
 	dir := e.t.TempDir()
-	// Registered after TempDir, so it runs before the directory is
-	// removed: e3kit's storage is closed first.
-	e.t.Cleanup(func() { e.w.Call(context.Background(), "e3kit_client.close", map[string]string{"h": h}, nil) })
+	closeE3kitSession(e.t, e.w, "e3kit_client", h) // after TempDir: closed before the removal
 	var r struct {
 		Identity           string `json:"identity"`
 		HasLocalPrivateKey bool   `json:"hasLocalPrivateKey"`

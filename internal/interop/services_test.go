@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -48,21 +50,18 @@ func newSvcEnv(t *testing.T) *svcEnv {
 		rw.Write([]byte(tok))
 	}))
 	t.Cleanup(ts.Close)
-	e := &svcEnv{t: t, w: w, srv: srv, tokenURL: ts.URL,
+	return &svcEnv{t: t, w: w, srv: srv, tokenURL: ts.URL,
 		app: map[string]any{"appId": gen.AppID, "appKeyId": gen.AppKeyID, "appKey": gen.AppKey.Export()}}
-	t.Cleanup(func() {
-		for _, h := range e.handles {
-			w.Call(context.Background(), "e3kit.close", map[string]string{"h": h}, nil)
-		}
-	})
-	return e
 }
 
 // user starts an e3kit user (one device) with fresh storage; jsTokens makes
-// its tokens with virgil-sdk's JwtGenerator instead of the Go endpoint.
+// its tokens with virgil-sdk's JwtGenerator instead of the Go endpoint. The
+// user is closed (its storage with it) before its directory is removed.
 func (e *svcEnv) user(identity string, jsTokens bool) string {
 	e.t.Helper()
 	h := fmt.Sprintf("%s/%s/%d", e.t.Name(), identity, len(e.handles))
+	dir := e.t.TempDir()
+	closeE3kitSession(e.t, e.w, "e3kit", h)
 	tokens := map[string]any{"url": e.tokenURL}
 	if jsTokens {
 		tokens = map[string]any{"app": e.app}
@@ -71,12 +70,25 @@ func (e *svcEnv) user(identity string, jsTokens bool) string {
 		Identity           string `json:"identity"`
 		HasLocalPrivateKey bool   `json:"hasLocalPrivateKey"`
 	}
-	mustCall(e.t, e.w, "e3kit.init", map[string]any{"h": h, "identity": identity, "apiUrl": e.srv.URL, "dir": e.t.TempDir(), "tokens": tokens}, &r)
+	mustCall(e.t, e.w, "e3kit.init", map[string]any{"h": h, "identity": identity, "apiUrl": e.srv.URL, "dir": dir, "tokens": tokens}, &r)
 	if r.Identity != identity || r.HasLocalPrivateKey {
 		e.t.Fatalf("init %s: %+v", identity, r)
 	}
 	e.handles = append(e.handles, h)
 	return h
+}
+
+// closeE3kitSession registers the close of session h (op "<prefix>.close")
+// as a cleanup of tb. Register it after the t.TempDir holding the session's
+// storage: cleanups run last-registered first, so e3kit closes its LevelDB
+// before the directory is removed (removing it under an open in progress
+// once crashed the shared worker).
+func closeE3kitSession(tb testing.TB, w *Worker, prefix, h string) {
+	tb.Cleanup(func() {
+		if err := w.Call(context.Background(), prefix+".close", map[string]string{"h": h}, nil); err != nil && !tb.Failed() {
+			tb.Errorf("closing e3kit session %s: %v", h, err)
+		}
+	})
 }
 
 // call runs an e3kit op for user h.
@@ -392,6 +404,121 @@ func TestE3kitRetriesAgainstE3test(t *testing.T) {
 		t.Error("findUsers through a 503 succeeded")
 	}
 	e.find(dan, "dan")
+}
+
+// TestE3kitSessionsKeepWorker: whatever happens to an e3kit session's
+// storage, the shared worker goes on (both op files start and close their
+// sessions through node/lib/e3kit_session.js): a group LevelDB that cannot
+// open fails init with levelup's OpenError; a directory removed while its
+// session starts makes init fail or succeed, and close then works; a failing
+// op is an error reply; a promise rejected with nobody to handle it is
+// logged. After each, the same worker answers and the sessions still work.
+func TestE3kitSessionsKeepWorker(t *testing.T) {
+	e := newSvcEnv(t)
+	ctx := context.Background()
+	tok, err := e.srv.JWTGenerator().Generate("erin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	initArgs := func(prefix, h, dir string) map[string]any {
+		if prefix == "e3kit" {
+			return map[string]any{"h": h, "identity": "erin", "apiUrl": e.srv.URL, "dir": dir, "tokens": map[string]any{"url": e.tokenURL}}
+		}
+		return map[string]any{"h": h, "apiUrl": e.srv.URL, "token": tok, "dir": dir}
+	}
+	alive := func(t *testing.T, after string) {
+		t.Helper()
+		if err := e.w.Call(ctx, "worker.ping", nil, nil); err != nil || e.w.Exited() {
+			t.Fatalf("worker after %s: %v (exited: %v)", after, err, e.w.ExitErr())
+		}
+	}
+
+	for _, prefix := range []string{"e3kit", "e3kit_client"} {
+		t.Run(prefix, func(t *testing.T) {
+			// LevelDB cannot take its lock: groups/LOCK is a directory.
+			dir := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(dir, "groups", "LOCK"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			h := t.Name() + "/locked"
+			closeE3kitSession(t, e.w, prefix, h)
+			var ne *NodeError
+			if err := e.w.Call(ctx, prefix+".init", initArgs(prefix, h, dir), nil); !errors.As(err, &ne) || ne.Name != "OpenError" {
+				t.Errorf("init with an unopenable group storage: %v, want levelup's OpenError", err)
+			}
+			alive(t, "an unopenable group storage")
+
+			// The directory removed, again and again, while the session
+			// starts: init may fail (an error reply) or succeed, and the
+			// session then closes.
+			for i := range 3 {
+				dir := t.TempDir()
+				h := fmt.Sprintf("%s/removed/%d", t.Name(), i)
+				closeE3kitSession(t, e.w, prefix, h)
+				done := make(chan error, 1)
+				go func() { done <- e.w.Call(ctx, prefix+".init", initArgs(prefix, h, dir), nil) }()
+				var initErr error
+			removing:
+				for {
+					select {
+					case initErr = <-done:
+						break removing
+					default:
+						os.RemoveAll(dir)
+						time.Sleep(time.Millisecond)
+					}
+				}
+				if initErr != nil && !errors.As(initErr, &ne) {
+					t.Fatalf("init while its directory is removed: %v", initErr)
+				}
+				t.Logf("init while its directory is removed: %v", initErr)
+				if err := e.w.Call(ctx, prefix+".close", map[string]string{"h": h}, nil); err != nil {
+					t.Errorf("close after init (%v) with its directory removed: %v", initErr, err)
+				}
+				alive(t, "removing a starting session's directory")
+			}
+
+			// A working session in the same worker, closed at the end.
+			h = t.Name() + "/ok"
+			closeE3kitSession(t, e.w, prefix, h)
+			mustCall(t, e.w, prefix+".init", initArgs(prefix, h, t.TempDir()), nil)
+			mustCall(t, e.w, prefix+".register", map[string]string{"h": h}, nil)
+			var has bool
+			mustCall(t, e.w, prefix+".hasLocalPrivateKey", map[string]string{"h": h}, &has)
+			if !has {
+				t.Error("no local key after register")
+			}
+			if err := e.w.Call(ctx, prefix+".unregister", map[string]string{"h": h}, nil); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+
+	t.Run("failures", func(t *testing.T) {
+		u := e.user("fay", false) // e3kit initialized: pythia's WASM loaded too
+		var ne *NodeError
+		if err := e.call("findUsers", "nobody", map[string]any{"identities": []string{"fay"}}, nil); !errors.As(err, &ne) || !strings.Contains(ne.Message, "no e3kit user") {
+			t.Errorf("op on an unknown user: %v", err)
+		}
+		e.mustFail("authDecrypt", u, map[string]any{"from": "fay", "text": "AAAA"}, "Error") // no card found yet
+		mark := e.w.StderrMark()
+		msg := "stray-rejection-probe " + time.Now().Format(time.RFC3339Nano)
+		mustCall(t, e.w, "e3kit.strayRejection", map[string]string{"message": msg}, nil)
+		alive(t, "a stray rejected promise")
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(e.w.StderrSince(mark), msg); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("stray rejection not logged; stderr: %q", e.w.StderrSince(mark))
+			}
+		}
+		// Both WASM builds still work, and so does the session.
+		for _, v := range versions {
+			mustCall(t, e.w, "crypto.generateKeys", map[string]string{"v": v}, nil)
+		}
+		e.must("register", u, nil, nil)
+		if f := e.find(u, "fay"); f["fay"].ID == "" {
+			t.Error("fay does not find herself after the stray rejection")
+		}
+	})
 }
 
 // TestCardsGoE3kit: cards cross between Go and e3kit-node through e3test.

@@ -9,11 +9,14 @@
 // virgil-sdk's own JwtGenerator with the app credentials (tokens.app).
 // Cards returned by findUsers are kept per user by identity, and groups by
 // id, so that later ops name them. e3kit's errors reach Go as the worker's
-// {name, message} (e.g. name "UsersNotFoundError").
+// {name, message} (e.g. name "UsersNotFoundError"). Users are started and
+// closed through ../lib/e3kit_session.js: init returns once their group
+// storage is open, close closes it (call it before removing their
+// directory).
 'use strict';
 
 const http = require('http');
-const path = require('path');
+const e3session = require('../lib/e3kit_session.js');
 
 const users = new Map();
 let mods;
@@ -102,18 +105,26 @@ exports.init = async (a, env) => {
     throw new Error('init: tokens.url or tokens.app is required');
   }
   const u = { h, cards: new Map(), groups: new Map(), tokenCalls: 0 };
-  u.e3 = await e3kit.EThree.initialize(
+  u.e3 = await e3session.initialize(
+    e3kit.EThree,
     async (ctx) => {
       u.tokenCalls++;
       return getToken(ctx);
     },
-    { apiUrl: String(a.apiUrl), storageName: path.join(String(a.dir), 'keys'), groupStorageName: path.join(String(a.dir), 'groups') },
+    { apiUrl: String(a.apiUrl), ...e3session.storagePaths(a.dir) },
+    `e3kit ${h}`,
   );
   users.set(h, u);
   return { identity: u.e3.identity, hasLocalPrivateKey: await u.e3.hasLocalPrivateKey() };
 };
 
-exports.close = async (a) => users.delete(String(a.h));
+// close {h} forgets user h and closes its storage; false if there was no
+// such user.
+exports.close = async (a) => {
+  const u = users.get(String(a.h));
+  users.delete(String(a.h));
+  return u ? e3session.close(u.e3) : false;
+};
 
 exports.register = async (a) => (await user(a).e3.register(), true);
 exports.unregister = async (a) => (await user(a).e3.unregister(), true);
@@ -203,6 +214,14 @@ exports.deleteGroup = async (a) => {
   const u = user(a);
   await u.e3.deleteGroup(String(a.groupId));
   u.groups.delete(String(a.groupId));
+  return true;
+};
+
+// strayRejection {message} leaves a promise rejected with nobody to handle
+// it, as a bug in e3kit could: the check that the worker logs it and goes on
+// (see guardRejections in ../lib/e3kit_session.js).
+exports.strayRejection = async (a) => {
+  Promise.reject(new Error(String(a.message)));
   return true;
 };
 

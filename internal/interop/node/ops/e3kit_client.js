@@ -11,10 +11,12 @@
 // take batches of messages. Binary messages travel as base64 (`data`);
 // `text` messages go through e3kit's string forms (UTF-8 in, base64 out).
 // e3kit's errors come back as the worker's {name, message} (for example
-// name "UsersNotFoundError").
+// name "UsersNotFoundError"). Sessions are started and closed through
+// ../lib/e3kit_session.js: init returns once their group storage is open,
+// close closes it (call it before removing their directory).
 'use strict';
 
-const path = require('path');
+const e3session = require('../lib/e3kit_session.js');
 
 const sessions = new Map();
 let e3kit;
@@ -37,30 +39,6 @@ function cardOf(s, identity) {
   return c;
 }
 
-// groupDB is the session's group storage (a LevelDB e3kit opens in the
-// background when it initializes), reached through e3kit's internals.
-function groupDB(s) {
-  const st = s.e3 && s.e3.groupManager && s.e3.groupManager._localGroupStorage;
-  return st && st._db && typeof st._db.isOpen === 'function' ? st._db : null;
-}
-
-// settle waits (up to 10 s) until the group storage finished opening: a
-// directory removed while LevelDB is still opening makes it emit an error
-// nobody handles, which would end the worker.
-function settle(s) {
-  const db = groupDB(s);
-  if (!db || db.isOpen() || db.isClosed()) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(done, 10000);
-    db.once('open', done);
-    db.once('error', done);
-  });
-}
-
 function cardInfo(c) {
   const chain = [];
   for (let p = c.previousCard; p; p = p.previousCard) chain.push(p.id);
@@ -75,14 +53,8 @@ exports.init = async (a, env) => {
   if (sessions.has(String(a.h))) throw new Error(`session ${a.h} exists`);
   const s = { h: String(a.h), token: String(a.token), cards: new Map() };
   const getToken = async () => s.token;
-  s.e3 = await EThree.initialize(getToken, {
-    apiUrl: String(a.apiUrl),
-    storageName: path.join(String(a.dir), 'keys'),
-    groupStorageName: path.join(String(a.dir), 'groups'),
-    useSha256Identifiers: !!a.sha256,
-  });
+  s.e3 = await e3session.initialize(EThree, getToken, { apiUrl: String(a.apiUrl), ...e3session.storagePaths(a.dir), useSha256Identifiers: !!a.sha256 }, `e3kit_client ${s.h}`);
   sessions.set(s.h, s);
-  await settle(s);
   return { identity: s.e3.identity, hasLocalPrivateKey: await s.e3.hasLocalPrivateKey() };
 };
 
@@ -91,16 +63,12 @@ exports.setToken = async (a) => {
   return true;
 };
 
-// close ends a session and closes its group storage (call it before its
-// directory is removed).
+// close {h} ends a session and closes its storage (call it before its
+// directory is removed); false if there was no such session.
 exports.close = async (a) => {
   const s = sessions.get(String(a.h));
   sessions.delete(String(a.h));
-  if (!s) return false;
-  await settle(s);
-  const db = groupDB(s);
-  if (db && db.isOpen()) await new Promise((resolve) => db.close(() => resolve()));
-  return true;
+  return s ? e3session.close(s.e3) : false;
 };
 
 exports.register = async (a) => {
