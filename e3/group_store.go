@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -294,6 +293,3 @@ func checkGroupID(id string) ([groupsession.SessionIDSize]byte, error) {
 	}
 	return groupsession.SessionID([]byte(id)), nil
 }
-
-// containsString reports whether list has s.
-func containsString(list []string, s string) bool { return slices.Contains(list, s) }

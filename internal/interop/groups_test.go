@@ -206,12 +206,6 @@ func goGroupReads(t *testing.T, g *e3.Group, from *e3.Card, cts [][]byte, strs [
 	}
 }
 
-func sortedCopy(s []string) []string {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s
-}
-
 // TestGroupsE3kit is the scenario: Go creates, e3kit loads, 50
 // messages each way; e3kit adds a member, Go updates and reads; Go removes
 // a member, and neither e3kit nor Go lets the removed member read the
