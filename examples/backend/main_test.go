@@ -132,7 +132,9 @@ func start(t *testing.T, env []string, args ...string) *backend {
 		t.Fatal(err)
 	}
 	ready := make(chan map[string]any, 1)
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			line := sc.Bytes()
@@ -147,6 +149,7 @@ func start(t *testing.T, env []string, args ...string) *backend {
 	go func() {
 		b.err = b.cmd.Wait()
 		pw.Close()
+		<-scanned // every line is in b.stderr
 		close(b.exited)
 	}()
 	t.Cleanup(func() {
@@ -183,6 +186,37 @@ func (b *backend) str(t *testing.T, key string) string {
 		t.Fatalf("no %q in the startup records:\n%s", key, b.stderr)
 	}
 	return s
+}
+
+// waitLog waits until the logs contain each of want: a record can reach
+// the pipe after the response it belongs to.
+func (b *backend) waitLog(t *testing.T, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for _, w := range want {
+		for !strings.Contains(b.stderr.String(), w) {
+			if time.Now().After(deadline) {
+				t.Fatalf("logs lack %s:\n%s", w, b.stderr)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// settle makes one more request and waits for its log record, so that the
+// records of the requests before it are in b.stderr.
+func (b *backend) settle(t *testing.T) {
+	t.Helper()
+	const rec = `"route":"GET /healthz"`
+	before := strings.Count(b.stderr.String(), rec)
+	call(t, "GET", b.url+"/healthz", nil, "")
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(b.stderr.String(), rec) == before {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log record for /healthz:\n%s", b.stderr)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // wait waits for the process to exit and returns its exit code.
@@ -454,13 +488,10 @@ func TestSeedFlow(t *testing.T) {
 	}
 
 	// The logs say who signed in and what was issued, and hold no secret.
+	b.waitLog(t, `"msg":"signed in","user":"alice"`, `"msg":"credentials issued","user":"bob","service":"stream"`,
+		`"msg":"credentials issued","user":"alice","service":"virgil"`, `"route":"POST /v1/authenticate","status":200`)
+	b.settle(t)
 	logs := b.stderr.String()
-	for _, want := range []string{`"msg":"signed in","user":"alice"`, `"msg":"credentials issued","user":"bob","service":"stream"`,
-		`"msg":"credentials issued","user":"alice","service":"virgil"`, `"route":"POST /v1/authenticate","status":200`} {
-		if !strings.Contains(logs, want) {
-			t.Errorf("logs lack %s:\n%s", want, logs)
-		}
-	}
 	for _, secret := range []string{password, aliceAuth, bobAuth, aliceStream, bobStream, vr.str(t, "token")} {
 		if strings.Contains(logs, secret) || strings.Contains(b.stdout.String(), secret) {
 			t.Errorf("a secret reached the output: %.12s...", secret)
@@ -524,8 +555,9 @@ func TestServicesFromEnvironment(t *testing.T) {
 	if r := call(t, "POST", b.url+"/v1/stream-credentials", bearer(auth), ""); r.status != 502 {
 		t.Fatalf("Stream refusing: %d %s", r.status, r.raw)
 	}
-	if logs := b.stderr.String(); !strings.Contains(logs, "HTTP 403 (code 17)") || strings.Contains(logs, "detail-from-stream") {
-		t.Fatalf("Stream's refusal not logged:\n%s", b.stderr)
+	b.waitLog(t, "HTTP 403 (code 17)")
+	if strings.Contains(b.stderr.String(), "detail-from-stream") {
+		t.Fatalf("Stream's message was logged:\n%s", b.stderr)
 	}
 }
 
@@ -649,16 +681,13 @@ func TestRefusals(t *testing.T) {
 
 	// The logs name known accounts only: the unknown "identity" (maybe a
 	// password typed into the wrong field) and the passwords never appear.
+	b.waitLog(t, `"msg":"sign-in failed","user":"alice"`, `"msg":"sign-in failed","user":"(unknown)"`,
+		`"msg":"sign-in throttled","user":"carol"`, `"msg":"session refused","reason":"expired"`)
+	b.settle(t)
 	logs := b.stderr.String()
 	for _, s := range []string{"Tr0ub4dor", password, "guess", "nope", "dave"} {
 		if strings.Contains(logs, s) {
 			t.Errorf("logs contain %q:\n%s", s, logs)
-		}
-	}
-	for _, want := range []string{`"msg":"sign-in failed","user":"alice"`, `"msg":"sign-in failed","user":"(unknown)"`,
-		`"msg":"sign-in throttled","user":"carol"`, `"msg":"session refused","reason":"expired"`} {
-		if !strings.Contains(logs, want) {
-			t.Errorf("logs lack %s", want)
 		}
 	}
 }
@@ -726,6 +755,7 @@ func TestAnyOrigin(t *testing.T) {
 		t.Fatalf("no random demo password in:\n%s", out)
 	}
 	b.login(t, "bob", pw)
+	b.settle(t)
 	if strings.Contains(b.stderr.String(), pw) {
 		t.Fatal("the demo password reached the logs")
 	}
