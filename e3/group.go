@@ -816,6 +816,8 @@ func (g *Group) add(ctx context.Context, members []*Card) ([]groupRecipient, err
 	nst := st.clone()
 	for _, r := range recips {
 		nst.participants = append(nst.participants, r.identity)
+		// Back in: no earlier copy of theirs is left to delete.
+		nst.pending = slices.DeleteFunc(nst.pending, func(p string) bool { return p == r.identity })
 	}
 	if err := c.saveGroupLocal(ctx, lk, g, nst.record(g), nil); err != nil {
 		return recips, err
