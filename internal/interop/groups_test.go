@@ -448,6 +448,17 @@ func TestGroupsE3kitLimits(t *testing.T) {
 	}
 	e.gfail("loadGroup", bob, map[string]any{"groupId": "group-of-101-members", "initiator": "alice"}, "GroupError:InvalidParticipantsCount")
 
+	// Group ids: 10 bytes are enough for both (e3kit's Swift sibling wants
+	// more than 10; JS and Go take 10), 9 for neither.
+	if _, err := alice.CreateGroup(ctx, "ten-bytes!", bobCard); err != nil {
+		t.Fatal(err)
+	}
+	e.gmust("loadGroup", bob, map[string]any{"groupId": "ten-bytes!", "initiator": "alice"}, &info)
+	e.gfail("createGroup", bob, map[string]any{"groupId": "nine-byte", "members": []string{"alice"}}, "TypeError")
+	if _, err := alice.CreateGroup(ctx, "nine-byte", bobCard); !errors.Is(err, e3.ErrInvalidGroupID) {
+		t.Fatalf("a 9-byte id: %v", err)
+	}
+
 	// 53 epochs: e3kit keeps 50 in its session and reads older messages
 	// with tickets from its local storage.
 	var members []*e3.Card
