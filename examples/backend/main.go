@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -95,6 +96,11 @@ func setup(o options, getenv func(string) string, log *slog.Logger) (s *server, 
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return nil, nil, cleanup, errors.New("backend: -tls-cert and -tls-key go together")
+	}
+	if o.tlsCert != "" {
+		if _, err := tls.LoadX509KeyPair(o.tlsCert, o.tlsKey); err != nil {
+			return nil, nil, cleanup, fmt.Errorf("backend: TLS: %w", err)
+		}
 	}
 	cors, err := parseOrigins(o.allowOrigin)
 	if err != nil {

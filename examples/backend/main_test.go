@@ -8,10 +8,19 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -788,6 +797,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad demo user", nil, []string{"-demo-users", "alice,b b"}, "demo user", ""},
 		{"zero ttl", nil, []string{"-session-ttl", "0s"}, "positive", ""},
 		{"tls half", nil, []string{"-tls-cert", "x.pem"}, "go together", ""},
+		{"tls files missing", nil, []string{"-tls-cert", filepath.Join(dir, "c.pem"), "-tls-key", filepath.Join(dir, "k.pem")}, "backend: TLS:", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command(binary(t), append([]string{"-addr", "127.0.0.1:0"}, tc.args...)...)
@@ -838,5 +848,57 @@ func TestUsersFile(t *testing.T) {
 	}
 	if strings.Contains(b.stdout.String(), "demo") {
 		t.Fatalf("demo accounts announced with -users:\n%s", b.stdout)
+	}
+}
+
+// TestTLS: with -tls-cert and -tls-key the backend serves HTTPS.
+func TestTLS(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := start(t, []string{"DEMO_PASSWORD=pw"}, "-tls-cert", certFile, "-tls-key", keyFile)
+	if !strings.HasPrefix(b.url, "https://") {
+		t.Fatalf("url = %s", b.url)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Post(b.url+"/v1/authenticate", "application/json", strings.NewReader(`{"identity":"alice","password":"pw"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.TLS == nil {
+		t.Fatalf("HTTPS sign-in: %d", resp.StatusCode)
 	}
 }
