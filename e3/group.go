@@ -394,7 +394,9 @@ func (c *Client) groupRecipients(lk *localKey, members []*Card, skip []string) (
 // It fails with ErrGroupNoAccess (wrapped) when there is nothing this
 // identity can read: it was never added, was removed, the group was
 // deleted, or initiator is not its creator; the group is then also
-// deleted from this device, as e3kit does. A group of more than
+// deleted from this device, as e3kit does (unless this device holds a
+// group of this id by another initiator, which e3kit would delete too). A
+// group of more than
 // MaxGroupParticipants participants, or with damaged tickets, fails with
 // an error matching ErrTooManyParticipants or ErrMalformed.
 func (c *Client) LoadGroup(ctx context.Context, id string, initiator *Card) (*Group, error) {
@@ -449,10 +451,15 @@ func (g *Group) fetch(ctx context.Context, lk *localKey, initiator string, signe
 	c := g.c
 	tickets, err := c.pullGroupTickets(ctx, lk, g, initiator, signers)
 	if errors.Is(err, ErrGroupNoAccess) {
-		if derr := c.deleteGroupLocal(ctx, g.path); derr != nil {
-			c.log.WarnContext(ctx, "e3: could not delete a group this identity lost access to", "error", derr)
+		// As e3kit, the group goes from this device too; unless this device
+		// holds another initiator's group of this id (e3kit would delete
+		// that as well).
+		if local := g.localInitiator(ctx, lk); local == "" || local == initiator {
+			if derr := c.deleteGroupLocal(ctx, g.path); derr != nil {
+				c.log.WarnContext(ctx, "e3: could not delete a group this identity lost access to", "error", derr)
+			}
+			c.forgetGroup(g)
 		}
-		c.forgetGroup(g)
 		return err
 	}
 	if err != nil {
@@ -548,6 +555,18 @@ func (g *Group) fetch(ctx context.Context, lk *localKey, initiator string, signe
 	}
 	g.setState(st)
 	return nil
+}
+
+// localInitiator returns the initiator of the group this device holds
+// under g's id, "" if it holds none it can read.
+func (g *Group) localInitiator(ctx context.Context, lk *localKey) string {
+	if st := g.state(); st != nil && st.keyPub.Equal(lk.pub) {
+		return st.initiator
+	}
+	if rec, err := g.c.loadGroupRecord(ctx, lk, g.id, g.path); err == nil {
+		return rec.Initiator
+	}
+	return ""
 }
 
 // stateFromRecord rebuilds a group's state from its stored record: the

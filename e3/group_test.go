@@ -314,6 +314,13 @@ func TestGroupErrors(t *testing.T) {
 	if _, err := carol.LoadGroup(bg, gid, mustFind(t, carol, "bob")); !errors.Is(err, e3.ErrGroupNoAccess) {
 		t.Errorf("LoadGroup with the wrong initiator: %v", err)
 	}
+	// bob asks carol (wrongly) for the group he has from alice: he keeps it.
+	if _, err := bob.LoadGroup(bg, gid, mustFind(t, bob, "carol")); !errors.Is(err, e3.ErrGroupNoAccess) {
+		t.Errorf("LoadGroup with the wrong initiator: %v", err)
+	}
+	if g2, err := bob.GetGroup(bg, gid); err != nil || g2 != bgrp {
+		t.Errorf("bob's group after asking the wrong initiator: %v", err)
+	}
 	if _, err := carol.GetGroup(bg, gid); !errors.Is(err, e3.ErrGroupNotFound) {
 		t.Errorf("GetGroup of a group not on this device: %v", err)
 	}
