@@ -28,13 +28,7 @@ type groupEnv struct {
 }
 
 func newGroupEnv(t *testing.T) *groupEnv {
-	e := &groupEnv{clientEnv: newClientEnv(t)}
-	t.Cleanup(func() {
-		for _, h := range e.handles {
-			e.w.Call(context.Background(), "e3kit_group.close", map[string]string{"h": h}, nil)
-		}
-	})
-	return e
+	return &groupEnv{clientEnv: newClientEnv(t)}
 }
 
 // jsUser starts and registers an e3kit user and returns its handle.
@@ -45,7 +39,9 @@ func (e *groupEnv) jsUser(identity string) string {
 		e.t.Fatal(err)
 	}
 	h := fmt.Sprintf("%s/%s/%d", e.t.Name(), identity, len(e.handles))
-	mustCall(e.t, e.w, "e3kit_group.init", map[string]any{"h": h, "apiUrl": e.srv.URL, "token": tok, "dir": e.t.TempDir()}, nil)
+	dir := e.t.TempDir()
+	closeE3kitSession(e.t, e.w, "e3kit_group", h) // after TempDir: closed before the removal
+	mustCall(e.t, e.w, "e3kit_group.init", map[string]any{"h": h, "apiUrl": e.srv.URL, "token": tok, "dir": dir}, nil)
 	e.handles = append(e.handles, h)
 	e.gmust("register", h, nil, nil)
 	return h

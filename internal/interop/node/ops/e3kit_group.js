@@ -9,10 +9,12 @@
 // through e3kit's string forms (`text`: UTF-8 in, base64 out). decrypt
 // reports each message's outcome instead of failing, with e3kit's error
 // name and message. A GroupError's name comes with its code:
-// "GroupError:NoAccess".
+// "GroupError:NoAccess". Sessions start and close through
+// ../lib/e3kit_session.js (init returns once the group storage is open;
+// close closes it: call it before removing the session's directory).
 'use strict';
 
-const path = require('path');
+const e3session = require('../lib/e3kit_session.js');
 
 const sessions = new Map();
 let e3kit;
@@ -79,16 +81,18 @@ exports.init = async (a, env) => {
   const { EThree } = load(env);
   if (sessions.has(String(a.h))) throw new Error(`session ${a.h} exists`);
   const s = { h: String(a.h), token: String(a.token), cards: new Map(), groups: new Map() };
-  s.e3 = await EThree.initialize(async () => s.token, {
-    apiUrl: String(a.apiUrl),
-    storageName: path.join(String(a.dir), 'keys'),
-    groupStorageName: path.join(String(a.dir), 'groups'),
-  });
+  s.e3 = await e3session.initialize(EThree, async () => s.token, { apiUrl: String(a.apiUrl), ...e3session.storagePaths(a.dir) }, `e3kit_group ${s.h}`);
   sessions.set(s.h, s);
   return { identity: s.e3.identity };
 };
 
-exports.close = async (a) => sessions.delete(String(a.h));
+// close {h} ends a session and closes its storage; false if there was no
+// such session.
+exports.close = async (a) => {
+  const s = sessions.get(String(a.h));
+  sessions.delete(String(a.h));
+  return s ? e3session.close(s.e3) : false;
+};
 exports.register = async (a) => (await session(a).e3.register(), true);
 exports.cleanup = async (a) => (await session(a).e3.cleanup(), true);
 exports.rotatePrivateKey = async (a) => (await session(a).e3.rotatePrivateKey(), true);
