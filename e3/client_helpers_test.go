@@ -304,11 +304,6 @@ func isPublish(r *http.Request) bool {
 	return r.Method == http.MethodPost && r.URL.Path == "/card/v5"
 }
 
-// isSearch matches card searches.
-func isSearch(r *http.Request) bool {
-	return r.Method == http.MethodPost && r.URL.Path == "/card/v5/actions/search"
-}
-
 // settableClock is a Config.Now that tests move.
 type settableClock struct {
 	mu sync.Mutex

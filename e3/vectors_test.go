@@ -131,11 +131,3 @@ func (v *vectorSet) keys(t testing.TB) vkeys {
 	}
 	return vkeys{priv("alice"), priv("bob"), priv("carol"), pub("alice"), pub("bob"), pub("carol")}
 }
-
-func mustHex(s string) []byte {
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		panic(err)
-	}
-	return b
-}

@@ -2,7 +2,6 @@ package groupsession
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"testing"
 )
@@ -128,14 +127,6 @@ func TestFlippedTicket(t *testing.T) {
 			t.Fatalf("ticket cut to %d bytes: %v", n, err)
 		}
 	}
-}
-
-func unhex(s string) []byte {
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		panic(err)
-	}
-	return b
 }
 
 // TestNonCanonical: what nanopb would accept but no writer produces, and

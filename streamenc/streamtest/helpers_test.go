@@ -137,12 +137,3 @@ func rawServerRequest(t testing.TB, srv *streamtest.Server, method, path string,
 	req.Header.Set("Content-Type", "application/json")
 	return req
 }
-
-func mustJSON(t testing.TB, v any) []byte {
-	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}

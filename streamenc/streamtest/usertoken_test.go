@@ -98,6 +98,9 @@ func TestUserTokenPermissions(t *testing.T) {
 	}
 	// Deleting: not someone else's message, never hard; the owner may delete any.
 	status, body = userCall(t, srv, "POST", msgPath, "bob", map[string]any{"message": map[string]any{"text": "bob's"}})
+	if status != 201 {
+		t.Fatalf("member send: %d %v", status, body)
+	}
 	bobMsg := msgID(t, body)
 	status, body = userCall(t, srv, "DELETE", "/messages/js-id-1", "bob", nil)
 	wantEnvelope(t, status, body, 403, streamtest.CodeNotAllowed)
