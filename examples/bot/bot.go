@@ -147,6 +147,8 @@ func openFailure(err error) string {
 		return "unknown_sender"
 	case errors.Is(err, streamenc.ErrMalformed):
 		return "malformed"
+	case errors.Is(err, e3.ErrNoLocalKey):
+		return "no_private_key" // the bot's key is not in its keyring
 	}
 	return "other"
 }

@@ -332,6 +332,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	out.line("   revoked both cards; deleted the key backup, the file, the channel and the Stream users")
 	out.line("")
 	out.line("Done: alice and bob exchanged 4 messages and a file end to end; Stream only ever held ciphertext.")
+	if out.err != nil {
+		return fmt.Errorf("writing the output: %w", out.err)
+	}
 	return nil
 }
 
