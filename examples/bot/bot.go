@@ -164,10 +164,17 @@ type appointment struct {
 // identity. A real bot would ask the practice's scheduling system.
 type schedule map[string]appointment
 
-// demoSchedule books the demo patients two and five days from now.
+// demoSchedule books the demo patients on the second and the fifth working
+// day from now.
 func demoSchedule(now time.Time) schedule {
 	day := func(n, hour, minute int) time.Time {
-		d := now.AddDate(0, 0, n)
+		d := now
+		for n > 0 {
+			d = d.AddDate(0, 0, 1)
+			if d.Weekday() != time.Saturday && d.Weekday() != time.Sunday {
+				n--
+			}
+		}
 		return time.Date(d.Year(), d.Month(), d.Day(), hour, minute, 0, 0, now.Location())
 	}
 	return schedule{

@@ -39,12 +39,13 @@
 // pairs are needed; STREAM_CHAT_URL, VIRGIL_API_URL and VIRGIL_SERVICE_KEY
 // point it at other compatible servers). Then:
 //
-//   - Stream must send the app's webhooks to the bot: in Stream's dashboard,
-//     Chat > Overview > Webhook URL (or UpdateAppSettings' webhook_url), set
-//     https://<your host>/webhook, or start the bot with -webhook-url set to
-//     that URL and it sets it itself (replacing the app's webhook URL). Stream
-//     only calls public HTTPS URLs: put the bot behind a TLS proxy (or a
-//     tunnel, for a try).
+//   - Stream must send the app's webhooks to the bot: set the app's webhook
+//     URL to https://<your host>/webhook in the app's chat settings in
+//     Stream's dashboard (or with UpdateAppSettings' webhook_url), or start
+//     the bot with -webhook-url set to that URL and it sets it itself
+//     (replacing the app's webhook URL). Stream must reach it from the
+//     internet: put the bot behind a TLS reverse proxy (or a tunnel, for a
+//     try).
 //   - Add the bot's identity (-identity, "care-bot" by default; the bot
 //     creates its Stream user) to the channels it should serve. It answers
 //     every message it can open there; messages sealed before it joined are
