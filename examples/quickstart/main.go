@@ -191,12 +191,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		_, err := created.Channel.DeleteFile(ctx, fileURL)
 		return err
 	})
-	typo, err := alice.stream.SendMessage(ctx, &stream.Message{Text: draft}, "")
+	draftMsg, err := alice.stream.SendMessage(ctx, &stream.Message{Text: draft}, "")
 	if err != nil {
 		return fmt.Errorf("step 3, alice sends: %w", err)
 	}
 	// An edit is sealed again, for the members of the channel at that time.
-	if _, err := alice.stream.UpdateMessage(ctx, &stream.Message{ID: typo.ID, Text: corrected}, ""); err != nil {
+	if _, err := alice.stream.UpdateMessage(ctx, &stream.Message{ID: draftMsg.ID, Text: corrected}, ""); err != nil {
 		return fmt.Errorf("step 3, alice edits her message: %w", err)
 	}
 
