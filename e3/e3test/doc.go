@@ -52,6 +52,11 @@
 //     changes stored state: bodies over Options.MaxBodyBytes (413, 40001),
 //     malformed JSON (400, 40000), invalid cards and Keyknox fields (see the
 //     Code constants).
+//   - Keyknox's size limit, only when Options.KeyknoxMaxMetaSize is set: a
+//     v1 or v2 push whose meta is longer than that many base64 characters
+//     is refused with 400 and Virgil's code 50005, as Virgil's cloud
+//     refuses metas over "10kb" (e3kit-js#160; its exact rule is not
+//     published). By default there is no limit.
 //   - CORS: any origin; Authorization, Virgil-Agent, Content-Type and
 //     Virgil-Keyknox-Previous-Hash allowed; Virgil-Keyknox-Hash and
 //     X-Virgil-Is-Superseeded exposed (for browser builds of e3kit).
@@ -77,8 +82,8 @@
 //     tweak rule, so backups made against Virgil's cloud cannot be
 //     restored here, nor the other way round. Keep Options.PythiaSecret and
 //     PythiaScopeSecret (and AppID) to restore backups across restarts.
-//   - Error codes: 10001, 20300, 20303, 20304, 50010 and 60007 are the ones
-//     Virgil's clients know; the validation codes (40000-40105, 50000,
+//   - Error codes: 10001, 20300, 20303, 20304, 50005, 50010 and 60007 are
+//     the ones Virgil's clients know; the validation codes (40000-40105, 50000,
 //     60000) are this server's own. Virgil's exact messages are not
 //     reproduced.
 //   - No rate limiting other than injected faults; Virgil throttles

@@ -102,6 +102,9 @@ func (s *Server) pushV1(c *call) (*reply, *apiError) {
 	if !ok1 || !ok2 {
 		return nil, errorf(http.StatusBadRequest, CodeKeyknoxInvalid, "meta and value must be base64")
 	}
+	if aerr := s.checkMetaSize(*q.Meta); aerr != nil {
+		return nil, aerr
+	}
 	ctx := c.r.Context()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -135,6 +138,15 @@ func (s *Server) resetV1(c *call) (*reply, *apiError) {
 		return nil, internal(err)
 	}
 	return v1Reply(r), nil
+}
+
+// checkMetaSize refuses a meta over Options.KeyknoxMaxMetaSize base64
+// characters, as Virgil does over its limit.
+func (s *Server) checkMetaSize(meta string) *apiError {
+	if s.maxMeta > 0 && len(meta) > s.maxMeta {
+		return errorf(http.StatusBadRequest, CodeKeyknoxTooLarge, "meta param exceeds the limit: %d base64 characters, at most %d", len(meta), s.maxMeta)
+	}
+	return nil
 }
 
 type kkV2Out struct {
@@ -198,6 +210,9 @@ func (s *Server) pushV2(c *call) (*reply, *apiError) {
 	value, ok2 := decodeB64(*q.Value)
 	if !ok1 || !ok2 {
 		return nil, errorf(http.StatusBadRequest, CodeKeyknoxInvalid, "meta and value must be base64")
+	}
+	if aerr := s.checkMetaSize(*q.Meta); aerr != nil {
+		return nil, aerr
 	}
 	ctx := c.r.Context()
 	s.mu.Lock()

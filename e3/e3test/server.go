@@ -27,8 +27,8 @@ import (
 // Virgil error codes the server answers with. Clients react to
 // CodeTokenExpired (refresh the token, retry once), CodeInvalidPreviousHash
 // (Keyknox: reread, merge, retry) and CodeThrottled (BrainKey: wait, retry
-// once); the others are informational. 10001, 20300, 20303, 20304, 50010 and
-// 60007 are Virgil's; the others are this server's choice in Virgil's
+// once); the others are informational. 10001, 20300, 20303, 20304, 50005,
+// 50010 and 60007 are Virgil's; the others are this server's choice in Virgil's
 // ranges (Virgil's exact codes for those cases are not known).
 const (
 	CodeInternal            = 10000 // 500: storage failure
@@ -47,6 +47,7 @@ const (
 	CodeCardPrevious        = 40104 // 400: previous card unknown, of another identity, superseded or revoked
 	CodeSearchInvalid       = 40105 // 400: identities missing, invalid or too many
 	CodeKeyknoxInvalid      = 50000 // 400: Keyknox request fields invalid
+	CodeKeyknoxTooLarge     = 50005 // 400: Keyknox meta over Options.KeyknoxMaxMetaSize (Virgil's code for its "10kb" limit)
 	CodeInvalidPreviousHash = 50010 // 409: stale Virgil-Keyknox-Previous-Hash
 	CodePythiaInvalid       = 60000 // 400: blinded password invalid
 	CodeThrottled           = 60007 // 429: BrainKey throttled
@@ -95,6 +96,12 @@ type Options struct {
 	// MaxSearchIdentities bounds the identities of one search (0:
 	// DefaultMaxSearch). Virgil's clients send up to 100.
 	MaxSearchIdentities int
+	// KeyknoxMaxMetaSize, if positive, refuses a Keyknox v1 or v2 push
+	// whose meta is longer than this many base64 characters (as sent)
+	// with 400 and Virgil's code 50005 (CodeKeyknoxTooLarge), as
+	// Virgil's Keyknox refuses metas over "10kb" (e3kit-js#160). 0: no
+	// limit. e3.KeyknoxMaxMetaSize (10000) is what e3go stays within.
+	KeyknoxMaxMetaSize int
 
 	// Storage keeps the state (nil: NewMemoryStorage()).
 	Storage Storage
@@ -127,6 +134,7 @@ type Server struct {
 	tokenTTL   time.Duration
 	maxBody    int64
 	maxSearch  int
+	maxMeta    int
 	store      Storage
 	log        *slog.Logger
 	now        func() time.Time
@@ -156,7 +164,7 @@ func NewServerWithOptions(o Options) (*Server, error) {
 	s := &Server{
 		appID: o.AppID, appKeyID: o.AppKeyID, appKey: o.AppKey, serviceKey: o.ServiceKey,
 		noSvcSig: o.NoServiceSignature, tokenTTL: o.TokenTTL, maxBody: o.MaxBodyBytes,
-		maxSearch: o.MaxSearchIdentities, store: o.Storage, log: o.Logger, now: o.Now,
+		maxSearch: o.MaxSearchIdentities, maxMeta: o.KeyknoxMaxMetaSize, store: o.Storage, log: o.Logger, now: o.Now,
 	}
 	var err error
 	if s.appID == "" {
