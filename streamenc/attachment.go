@@ -54,6 +54,7 @@ type Attachment struct {
 
 	sha    [32]byte // SHA-256 of the uploaded ciphertext, from the sealed payload
 	sender *e3.Card // the key that signed the message
+	key    *fileKey // the file's own key (group channels), nil when sealed per recipient
 	// open is the opener's download method (a func, so that no key type
 	// is reachable from a Message).
 	open func(ctx context.Context, a *Attachment) (io.ReadCloser, error)
@@ -105,7 +106,20 @@ func (o *opener) openAttachment(ctx context.Context, a *Attachment) (io.ReadClos
 	}
 	h := sha256.New()
 	src := &boundedReader{r: resp.Body, left: bound, h: h}
-	dr, err := o.client.AuthDecryptStream(src, a.sender)
+	var dr io.Reader
+	if a.key != nil {
+		// A group channel's file: encrypted for its own key, which came in
+		// the signed payload with the ciphertext's digest (checked at the
+		// end), so the digest authenticates it.
+		k, kerr := e3.ParsePrivateKey(a.key.der)
+		if kerr != nil {
+			resp.Body.Close()
+			return nil, fmt.Errorf("%w: the attachment's key is not a private key", ErrMalformed)
+		}
+		dr, err = e3.DecryptStream(src, k)
+	} else {
+		dr, err = o.client.AuthDecryptStream(src, a.sender)
+	}
 	if err != nil {
 		resp.Body.Close()
 		return nil, mapCryptoErr(err)
@@ -197,6 +211,14 @@ func (r *attachmentReader) Close() error { return r.body.Close() }
 // upload seals f for cards and uploads it as userID, returning its URL and
 // sealed description.
 func (c *Channel) upload(ctx context.Context, f File, cards []*e3.Card, userID string) (string, envAttachment, error) {
+	return c.uploadWith(ctx, f, userID, func(w io.Writer) (io.WriteCloser, error) {
+		return c.client.AuthEncryptStream(w, f.Size, cards...)
+	})
+}
+
+// uploadWith encrypts f with the writer enc makes and uploads it as
+// userID, returning its URL and sealed description (without a key).
+func (c *Channel) uploadWith(ctx context.Context, f File, userID string, enc func(io.Writer) (io.WriteCloser, error)) (string, envAttachment, error) {
 	if f.Body == nil || f.Size < 0 {
 		return "", envAttachment{}, errors.New("streamenc: a File needs a Body and its exact Size")
 	}
@@ -215,7 +237,7 @@ func (c *Channel) upload(ctx context.Context, f File, cards []*e3.Card, userID s
 	done := make(chan error, 1)
 	go func() {
 		err := func() error {
-			w, err := c.client.AuthEncryptStream(io.MultiWriter(pw, h), f.Size, cards...)
+			w, err := enc(io.MultiWriter(pw, h))
 			if err != nil {
 				return err
 			}

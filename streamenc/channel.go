@@ -98,6 +98,40 @@ type ChannelOptions struct {
 	// Concurrency is how many messages of a page are opened at once; 0
 	// means runtime.GOMAXPROCS(0).
 	Concurrency int
+
+	// Sealing chooses how this Channel seals what it sends: SealAuto (the
+	// default) follows the channel's opt-in, the custom field
+	// "e3go_group" (GroupFieldKey), sealing in the channel's group session
+	// when it names an initiator and per recipient otherwise;
+	// SealPerRecipient never uses a group; SealGroup always does. See the
+	// package documentation's "Group channels". Messages are opened
+	// however they were sealed, whatever this is.
+	Sealing Sealing
+
+	// GroupInitiator pins the identity whose group session the channel
+	// uses: the initiator, the only participant who can change the
+	// group's members (an e3kit rule), typically the server-side bot that
+	// created the channel. When set, a channel whose "e3go_group" field
+	// names someone else fails sends with ErrGroupInitiatorMismatch
+	// instead of following the field (the field is channel data, which
+	// Stream and members allowed to update the channel can change). With
+	// SealGroup it is required unless the channel has opted in.
+	GroupInitiator string
+
+	// GroupMaxParticipants is the size limit of a group this Channel
+	// creates (as initiator), the initiator included: 0 means 100,
+	// e3kit's limit; up to 1000 for channels whose members all use e3go
+	// (e3kit cannot load a group of more than 100). See
+	// e3.GroupOptions.MaxParticipants.
+	GroupMaxParticipants int
+
+	// GroupUpdateInterval is how often a participant other than the
+	// initiator fetches the group again (e3.Group.Update) before a send,
+	// to leave members removed since behind; 0 means 5 minutes, a
+	// negative value only when the channel's "e3go_group" field announces
+	// a newer epoch (which the initiator writes on every removal, and is
+	// read before every send). The initiator never needs to.
+	GroupUpdateInterval time.Duration
 }
 
 // Channel is a Stream channel whose messages are sealed on send and opened
@@ -115,6 +149,15 @@ type Channel struct {
 	mu        sync.Mutex
 	memberIDs []string
 	membersAt time.Time
+	field     *groupField // the channel's "e3go_group" as last read (nil: none)
+	fieldOK   bool        // field was read (or came with the stream.Channel)
+	fieldAt   time.Time   // when it was read from Stream (zero: came with the stream.Channel)
+
+	gmu      sync.Mutex           // group changes and the state below, one send at a time
+	gUpdated time.Time            // the last Update of the group before a send (non-initiator)
+	gHint    uint32               // the epoch hint that Update last tried to reach
+	gPending []string             // former members whose removal did not finish
+	noCard   map[string]time.Time // members without a card, and when that was found
 }
 
 // NewChannel returns a Channel over ch for client's identity. ch must have
@@ -135,7 +178,14 @@ func NewChannel(ch *stream.Channel, client *e3.Client, opts *ChannelOptions) *Ch
 		o = *opts
 	}
 	api := &streamChannel{ch: *ch, client: o.StreamClient}
-	return newChannel(api, client, o)
+	c := newChannel(api, client, o)
+	// The opt-in, if the stream.Channel came with the channel's data
+	// (CreateChannel, QueryChannels, Query): what opening unmarked group
+	// messages goes by until a send reads it again.
+	if f, err := parseGroupField(ch.ExtraData); err == nil && f != nil {
+		c.field, c.fieldOK = f, true
+	}
+	return c
 }
 
 func newChannel(api chatAPI, client *e3.Client, o ChannelOptions) *Channel {
@@ -153,7 +203,8 @@ func newChannel(api chatAPI, client *e3.Client, o ChannelOptions) *Channel {
 	if c.opts.Placeholder == "" {
 		c.opts.Placeholder = "Encrypted message"
 	}
-	c.seal = perRecipient{c}
+	c.seal = channelSealer{c}
+	c.o.channelGroup = c.channelInitiator
 	return c
 }
 
@@ -170,11 +221,11 @@ func (c *Channel) maxText() int {
 	return DefaultMaxTextLength
 }
 
-// sealer is how a channel seals what it sends. perRecipient, e3kit's
-// authEncrypt for the card of every member, is the only one; group
-// sessions (one key per channel, issue 6) will be another, chosen per
-// channel and recorded in the marker's layout so receivers pick the
-// matching opener.
+// sealer is how a channel seals what it sends: perRecipient, e3kit's
+// authEncrypt for the card of every member, or groupSealer, the channel's
+// group session (group.go); channelSealer chooses between them for each
+// message. The choice is recorded in the marker (version 2 and the group's
+// initiator for a group) so receivers pick the matching opener.
 type sealer interface {
 	// prepare resolves, once per message, who it is sealed for.
 	prepare(ctx context.Context) (sealing, error)
@@ -186,6 +237,9 @@ type sealing interface {
 	sealStream(ctx context.Context, c *Channel, f File, userID string) (string, envAttachment, error)
 	keys() int
 	self() *e3.Card
+	// group returns the initiator of the group the message is sealed in,
+	// "" when it is sealed per recipient.
+	group() string
 }
 
 // perRecipient seals for every member's card (and the sender's own key).
@@ -235,6 +289,7 @@ func (s *recipientSealing) sealStream(ctx context.Context, c *Channel, f File, u
 
 func (s *recipientSealing) keys() int      { return len(s.cards) + 1 }
 func (s *recipientSealing) self() *e3.Card { return s.own }
+func (s *recipientSealing) group() string  { return "" }
 
 // members returns the ids of the channel's members to seal for: every
 // member except those who rejected an invitation.
@@ -338,7 +393,7 @@ func (c *Channel) sealText(s sealing, text string, env *envelope) (string, error
 	}
 	if len(text) > c.maxText() {
 		// The ciphertext is longer than the text: fail before sealing.
-		return "", &TooLongError{What: "text", Size: len(text), Limit: c.maxText(), Recipients: s.keys()}
+		return "", &TooLongError{What: "text", Size: len(text), Limit: c.maxText(), Recipients: s.keys(), Group: s.group() != ""}
 	}
 	ct, err := s.seal([]byte(text))
 	if err != nil {
@@ -346,7 +401,7 @@ func (c *Channel) sealText(s sealing, text string, env *envelope) (string, error
 	}
 	b64 := base64.StdEncoding.EncodeToString(ct)
 	if n := utf8.RuneCountInString(b64); n > c.maxText() {
-		return "", &TooLongError{What: "text", Size: n, Limit: c.maxText(), Recipients: s.keys()}
+		return "", &TooLongError{What: "text", Size: n, Limit: c.maxText(), Recipients: s.keys(), Group: s.group() != ""}
 	}
 	env.TextSHA256 = sealedDigest(ct)
 	return b64, nil
@@ -355,7 +410,7 @@ func (c *Channel) sealText(s sealing, text string, env *envelope) (string, error
 // sealEnvelope returns the marker, with env sealed in it when the message
 // needs it (push-safe layout, sealed fields or attachments).
 func (c *Channel) sealEnvelope(s sealing, env *envelope) (*marker, error) {
-	mk := &marker{layout: c.opts.Layout}
+	mk := &marker{layout: c.opts.Layout, group: s.group()}
 	if c.opts.Layout == LayoutPushSafe || len(env.Fields) > 0 || len(env.Attachments) > 0 {
 		b, err := marshalEnvelope(env)
 		if err != nil {
@@ -369,7 +424,7 @@ func (c *Channel) sealEnvelope(s sealing, env *envelope) (*marker, error) {
 }
 
 // checkCustomSize checks the custom fields against Stream's limit.
-func checkCustomSize(extra map[string]any, keys int) error {
+func checkCustomSize(extra map[string]any, s sealing) error {
 	cp := make(map[string]any, len(extra))
 	for k, v := range extra {
 		if k != "id" {
@@ -381,7 +436,7 @@ func checkCustomSize(extra map[string]any, keys int) error {
 		return fmt.Errorf("streamenc: custom fields cannot be encoded as JSON: %w", err)
 	}
 	if len(b) > MaxCustomDataBytes {
-		return &TooLongError{What: "custom data", Size: len(b), Limit: MaxCustomDataBytes, Recipients: keys}
+		return &TooLongError{What: "custom data", Size: len(b), Limit: MaxCustomDataBytes, Recipients: s.keys(), Group: s.group() != ""}
 	}
 	return nil
 }
@@ -392,7 +447,12 @@ func checkCustomSize(extra map[string]any, keys int) error {
 // member's card and the sender's own key (e3kit's authEncrypt, so e3kit
 // clients read the text). The members are read from Stream before the
 // send (see ChannelOptions.MembersTTL) and their cards come from the
-// e3.Client's cache.
+// e3.Client's cache. In a group channel (see ChannelOptions.Sealing and
+// the package documentation's "Group channels") they are sealed once in
+// the channel's group session instead (e3kit's group.encrypt); the
+// initiator's sends first bring the group's participants in line with the
+// members (SyncGroup), and a sender the initiator has not added fails with
+// ErrGroupNoAccess.
 //
 // Everything else of msg is sent as is, in clear: the other custom
 // fields, ParentID (thread replies), ShowInChannel, QuotedMessageID,
@@ -470,7 +530,7 @@ func (c *Channel) SendMessage(ctx context.Context, msg *stream.Message, userID s
 	}
 	out.Text = textField
 	extra[markerKey] = mk.encode()
-	if err := checkCustomSize(extra, s.keys()); err != nil {
+	if err := checkCustomSize(extra, s); err != nil {
 		cleanup()
 		return nil, err
 	}
@@ -480,13 +540,17 @@ func (c *Channel) SendMessage(ctx context.Context, msg *stream.Message, userID s
 		cleanup()
 		return nil, streamError("sending a sealed message", err)
 	}
-	return c.sentMessage(ctx, resp, msg.Text, env, s.self()), nil
+	return c.sentMessage(ctx, resp, msg.Text, env, s), nil
 }
 
 // sentMessage builds the Message for what this participant just sent,
 // without decrypting it again.
-func (c *Channel) sentMessage(ctx context.Context, raw *stream.Message, text string, env *envelope, own *e3.Card) *Message {
+func (c *Channel) sentMessage(ctx context.Context, raw *stream.Message, text string, env *envelope, s sealing) *Message {
+	own := s.self()
 	m := &Message{ID: raw.ID, Text: text, Sender: own, SenderID: own.Identity, Layout: c.opts.Layout, Raw: raw}
+	if g := s.group(); g != "" {
+		m.GroupID = GroupID(c.CID(), g)
+	}
 	if len(env.Fields) > 0 {
 		m.Fields = make(map[string]any, len(env.Fields))
 		for k, v := range env.Fields {
@@ -497,7 +561,7 @@ func (c *Channel) sentMessage(ctx context.Context, raw *stream.Message, text str
 	}
 	marked := markedAttachments(raw)
 	for i, ea := range env.Attachments {
-		a := &Attachment{Name: ea.Name, MIMEType: ea.Type, Size: ea.Size, sender: own, open: c.o.openAttachment}
+		a := &Attachment{Name: ea.Name, MIMEType: ea.Type, Size: ea.Size, sender: own, open: c.o.openAttachment, key: fileKeyOf(ea)}
 		if i < len(marked) {
 			a.Raw, a.URL = marked[i], marked[i].AssetURL
 		}
@@ -518,7 +582,8 @@ func (c *Channel) sentMessage(ctx context.Context, raw *stream.Message, text str
 // UpdateMessage edits a sealed message this participant wrote: msg.ID
 // names it (or msg.ExtraData["id"]), msg.Text is the new text, and the
 // sensitive custom fields of msg.ExtraData replace the sealed ones (none
-// means none). Everything is sealed again for the current members; the
+// means none). Everything is sealed again for the current members (or in
+// the channel's group, as SendMessage would seal it now); the
 // attachments stay (their descriptions are sealed again, their content is
 // not: a member who joined after the send sees their names but cannot
 // open them). The edit is a partial update of the text and the sealed
@@ -565,7 +630,7 @@ func (c *Channel) UpdateMessage(ctx context.Context, msg *stream.Message, userID
 	}
 	env := &envelope{V: envelopeVersion, CID: c.CID(), ID: id, Fields: fields}
 	for _, a := range cur.Attachments {
-		env.Attachments = append(env.Attachments, envAttachment{Name: a.Name, Type: a.MIMEType, Size: a.Size, SHA256: hex.EncodeToString(a.sha[:])})
+		env.Attachments = append(env.Attachments, envAttachment{Name: a.Name, Type: a.MIMEType, Size: a.Size, SHA256: hex.EncodeToString(a.sha[:]), Key: a.key.encode()})
 	}
 	textField, err := c.sealText(s, msg.Text, env)
 	if err != nil {
@@ -576,14 +641,14 @@ func (c *Channel) UpdateMessage(ctx context.Context, msg *stream.Message, userID
 		return nil, err
 	}
 	set := map[string]any{"text": textField, markerKey: mk.encode()}
-	if err := checkCustomSize(map[string]any{markerKey: set[markerKey]}, s.keys()); err != nil {
+	if err := checkCustomSize(map[string]any{markerKey: set[markerKey]}, s); err != nil {
 		return nil, err
 	}
 	resp, err := c.api.partialUpdateMessage(ctx, id, set, nil, userID)
 	if err != nil {
 		return nil, streamError("updating a sealed message", err)
 	}
-	return c.sentMessage(ctx, resp, msg.Text, env, s.self()), nil
+	return c.sentMessage(ctx, resp, msg.Text, env, s), nil
 }
 
 // DeleteMessage deletes a message (soft, or hard for good), as

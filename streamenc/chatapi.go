@@ -34,6 +34,12 @@ type chatAPI interface {
 	partialUpdateMessage(ctx context.Context, id string, set map[string]any, unset []string, userID string) (*stream.Message, error)
 	deleteMessage(ctx context.Context, id string, hard bool) error
 	search(ctx context.Context, req stream.SearchRequest) ([]*stream.Message, error)
+	// channelData returns the channel's custom data as Stream holds it
+	// now.
+	channelData(ctx context.Context) (map[string]any, error)
+	// setChannelData sets custom fields of the channel (a partial update
+	// that keeps the others).
+	setChannelData(ctx context.Context, set map[string]any) error
 }
 
 // streamChannel is chatAPI over stream-chat-go v6.10.0. It keeps its own
@@ -181,6 +187,28 @@ func (s *streamChannel) search(ctx context.Context, req stream.SearchRequest) ([
 		return nil, err
 	}
 	return resp.Messages, nil
+}
+
+func (s *streamChannel) channelData(ctx context.Context) (map[string]any, error) {
+	// A channel query with the smallest state Stream gives: the channel
+	// object is what is wanted.
+	resp, err := s.handle().Query(ctx, &stream.QueryRequest{
+		State:    true,
+		Messages: &stream.MessagePaginationParamsRequest{PaginationParamsRequest: stream.PaginationParamsRequest{Limit: 1}},
+		Members:  &stream.PaginationParamsRequest{Limit: 1},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Channel == nil {
+		return nil, errors.New("streamenc: Stream answered the channel query without the channel")
+	}
+	return resp.Channel.ExtraData, nil
+}
+
+func (s *streamChannel) setChannelData(ctx context.Context, set map[string]any) error {
+	_, err := s.handle().PartialUpdate(ctx, stream.PartialUpdate{Set: set})
+	return err
 }
 
 // streamError wraps an error from Stream with the operation, keeping it

@@ -18,7 +18,8 @@
 //
 // [Channel.SendMessage] reads the channel's members from Stream (every
 // send, unless ChannelOptions.MembersTTL allows reuse), looks their cards
-// up through the e3.Client's cache (FindUsers), and seals with e3kit's
+// up through the e3.Client's cache (FindUsers), and, unless the channel
+// uses a group session (see "Group channels" below), seals with e3kit's
 // authEncrypt (sign then encrypt, padded; see e3.Client.AuthEncrypt) for
 // every member's key and the sender's own, so the sender reads its own
 // messages as e3kit users do. Members who rejected an invitation are left
@@ -118,8 +119,114 @@
 // data instead, which the sealed payload (the text as JSON plus about 100
 // bytes) and every clear custom field share: about 2,800 bytes of text for
 // two keys. Per-recipient sealing is e3kit's authEncrypt model and suits
-// small care teams; larger channels need group sessions, one key per
-// channel, which will be a second sealing strategy chosen per channel.
+// small care teams; larger channels need a group session, whose sizes do
+// not depend on the members (see "Group channels").
+//
+// # Group channels
+//
+// A channel opts in to a group session (e3kit's groups, see e3's package
+// documentation) with its custom field "e3go_group" ([GroupFieldKey]), a
+// JSON object of strings {"v":"1","initiator":"<identity>","epoch":"<n>"}
+// that every member's client reads with the channel's data. Each message
+// is then encrypted once, with the group's current epoch key, and signed
+// by its sender: a message to a 50-member care team costs one AES-GCM and
+// one Ed25519 signature and is as long as one to two members, instead of
+// one key agreement and 254 bytes per member. [Channel.EnableGroup], called
+// by the initiator, creates the group for the channel's members and sets
+// the field; from then on every Channel with the default
+// ChannelOptions.Sealing (SealAuto), which reads the field before each
+// send, seals in the group, and every Channel opens group messages.
+// SealPerRecipient ignores the field; SealGroup insists on a group.
+//
+// The group's id is [GroupID]: "e3go:" + cid + ":" + initiator (at least
+// e3kit's 10 bytes for any channel). The initiator is the only participant
+// who can change the group's members (an e3kit rule: the epoch tickets
+// live in its Keyknox space), so it should be an identity that stays,
+// typically the server-side bot that creates the channels; pin it with
+// ChannelOptions.GroupInitiator so that a field rewritten by Stream or by a
+// member allowed to update the channel cannot redirect sends to another
+// identity's group. Membership changes reach the group through the
+// initiator: [Channel.SyncGroup] adds the channel's new members (who then
+// read the group's whole history, as e3kit's add shares every epoch) and
+// removes those who left (a new epoch they cannot read; the initiator
+// rewrites the field's epoch). The initiator's own sends sync first (the
+// member list they read anyway makes this free when nothing changed), and
+// it should also sync on Stream's member.added and member.removed
+// webhooks. Until it has:
+//
+//   - a member added to the Stream channel sees every group message as
+//     [ErrGroupNoAccess] (which also matches ErrNotRecipient), one message
+//     at a time, never hiding the others, and its sends fail with it;
+//   - a removed member can still read messages sent in the old epoch, if
+//     Stream still gives them to it. Other senders fetch the group again
+//     (Group.Update) when the field announces a newer epoch, and every
+//     ChannelOptions.GroupUpdateInterval (5 minutes) anyway.
+//
+// Opening a group message: the group comes from this device
+// (e3.Client.GetGroup, no request) or the initiator's cloud (LoadGroup, once
+// per page); a message from an epoch the device does not hold makes it
+// fetch the group again (Update) and decrypt once more, and what still
+// fails is that message's ErrGroupNoAccess. A removed member's Update
+// deletes the group from its device, as e3kit does, so it loses the
+// group's history there too. Per-recipient messages from before the
+// opt-in, or from clients that seal per recipient, open as before: a page
+// may mix both. [Message.GroupID] says which group a message was sealed
+// in.
+//
+// Group messages use the marker {"v":"2","layout":"text"|"push",
+// "group":"<initiator>","env":…}; version 1 readers report them as
+// ErrUnsupportedVersion. In the text layout the text field is the standard
+// base64 of e3kit's group.encrypt output (it starts with "CAAa"); the
+// push-safe layout, sensitive fields and attachment descriptions go in
+// "env", a group message too. Attachments are encrypted (virgil-crypto's
+// encrypt format) for a fresh one-off key pair whose private key travels
+// in the sealed payload with the SHA-256 of the upload: whoever can open
+// the message can open the file, for one key agreement per file, and the
+// digest, signed with the payload, authenticates it. (Sealing files per
+// recipient instead would need every member's card at every send and
+// leave later members unable to open files whose message they read.)
+//
+// An e3kit-js client (the seed's React app) reads and writes group
+// messages so:
+//
+//	const cid = channel.cid, initiator = channel.data.e3go_group.initiator;
+//	const groupId = `e3go:${cid}:${initiator}`;
+//	const group = (await eThree.getGroup(groupId)) ??
+//	  (await eThree.loadGroup(groupId, await eThree.findUsers(initiator)));
+//	// read: the sender's card verifies the signature
+//	const sender = await eThree.findUsers(message.user.id);
+//	let text;
+//	try { text = await group.decrypt(message.text, sender, new Date(message.created_at)); }
+//	catch (e) { // GroupError GroupIsOutdated: a removal happened
+//	  await group.update(); text = await group.decrypt(message.text, sender, new Date(message.created_at)); }
+//	// write
+//	await channel.sendMessage({ text: await group.encrypt(plaintext),
+//	  e3go: { v: "2", layout: "text", group: initiator } });
+//
+// A Channel also opens a group message posted without the marker (its
+// text is recognised by its first bytes and opened in the channel's
+// group), but the webhook handler, which does not read channel data,
+// needs the marker. The push-safe layout's "env" is group.decrypt of its
+// base64 to the JSON payload described above, with each attachment's
+// "key" (base64 PKCS#8, virgil-crypto's importPrivateKey) decrypting the
+// downloaded file (virgil-crypto's decrypt) once its SHA-256 matched.
+//
+// Sizes in the text layout: a group message of L bytes of text is
+//
+//	C = 162 + 160·(⌊(L+4)/160⌋ + 1) bytes
+//
+// (one more once the group has 128 epochs, two from 16384), whatever the
+// number of members: 482 bytes for 200 bytes of text. It fits Stream's
+// 5000 characters of base64 when C ≤ 3750, so the longest text is 3515
+// bytes, for any number of members and any epoch (the tests check the
+// boundary); beyond, SendMessage fails with a *TooLongError whose Group
+// is set. In the push-safe layout the payload (the text as JSON plus 70
+// bytes and the cid) is sealed the same way into the 5 KB of custom data,
+// which leaves 3445 bytes minus the cid's length for the text (JSON
+// escaping counted), less what clear custom fields and the initiator's
+// name take. Groups hold 100 participants, e3kit's limit, or up to 1000
+// with ChannelOptions.GroupMaxParticipants for channels whose members all
+// use e3go.
 //
 // # Webhooks
 //
@@ -144,7 +251,10 @@
 //     and the number of keys it was sealed for (one entry per recipient,
 //     each naming the recipient's key id, so anyone who has fetched the
 //     members' public cards can tell exactly who a message was sealed
-//     for); the sealed payload's size likewise;
+//     for); the sealed payload's size likewise; for a group message
+//     instead, the group (its ciphertext names SHA-512 of the group id),
+//     the epoch, and from the "e3go_group" field the initiator (Virgil,
+//     which keeps the epoch tickets, sees the participants);
 //   - each attachment's size (within the same 160-byte rounding) and that
 //     there are attachments;
 //   - thread and quote structure, mentions, pins, silent flags, reactions

@@ -47,6 +47,17 @@ var (
 	// unregistered), or a card lookup that failed (the lookup's error is
 	// wrapped: a network error may be retried).
 	ErrUnknownSender = errors.New("streamenc: cannot find the sender's card")
+
+	// ErrGroupNoAccess reports a message sealed in a group session this
+	// participant cannot read: it is a member of the Stream channel but
+	// the group's initiator has not added it yet (SyncGroup), it was
+	// removed before the message's epoch, or the group could not be
+	// fetched (the e3 error is wrapped: e3.ErrGroupNoAccess,
+	// e3.ErrGroupOutdated or e3.ErrUnknownEpoch say which, a network error
+	// may be retried). It also matches ErrNotRecipient: like a message
+	// sealed for others, it is not for this participant (yet). A send by a
+	// participant the initiator has not added fails with it too.
+	ErrGroupNoAccess = &chainedError{msg: "streamenc: message sealed in a group this participant cannot read (not added by the initiator yet, or removed)", parent: ErrNotRecipient}
 )
 
 // Errors of sending, editing and the Channel's configuration.
@@ -74,6 +85,17 @@ var (
 	// ErrNotFound reports a message id that Stream does not know in this
 	// channel.
 	ErrNotFound = errors.New("streamenc: message not found in the channel")
+
+	// ErrNoGroup reports a group operation (Group, SyncGroup, a send with
+	// SealGroup) on a channel that has not opted in to a group session
+	// (no "e3go_group" field) when no ChannelOptions.GroupInitiator says
+	// whose group to use: the initiator calls EnableGroup first.
+	ErrNoGroup = errors.New("streamenc: the channel has no group session (its initiator calls EnableGroup)")
+
+	// ErrGroupInitiatorMismatch reports a channel whose "e3go_group" field
+	// names another initiator than ChannelOptions.GroupInitiator pins, or
+	// an EnableGroup by someone other than the initiator the field names.
+	ErrGroupInitiatorMismatch = errors.New("streamenc: the channel's group has another initiator")
 )
 
 // chainedError is a sentinel that also matches a parent sentinel.
@@ -86,9 +108,9 @@ func (e *chainedError) Error() string { return e.msg }
 func (e *chainedError) Unwrap() error { return e.parent }
 
 // OpenError reports why one message could not be opened. It is what
-// Message.Err holds; Err matches one of ErrNotSealed, ErrNotRecipient,
-// ErrTampered, ErrMalformed or ErrUnknownSender (and the e3 error behind
-// it).
+// Message.Err holds; Err matches one of ErrNotSealed, ErrNotRecipient
+// (ErrGroupNoAccess for group messages), ErrTampered, ErrMalformed or
+// ErrUnknownSender (and the e3 error behind it).
 type OpenError struct {
 	MessageID string // Stream's message id
 	SenderID  string // the author as Stream names it (not verified)
@@ -111,15 +133,20 @@ type TooLongError struct {
 	// message's custom fields, in bytes, which hold the sealed payload of
 	// the push-safe layout and the sealed extras).
 	What       string
-	Size       int // the sealed size (for a text over the limit before sealing, its length in bytes)
-	Limit      int // Stream's limit
-	Recipients int // the number of keys the message was sealed for
+	Size       int  // the sealed size (for a text over the limit before sealing, its length in bytes)
+	Limit      int  // Stream's limit
+	Recipients int  // the number of keys the message was sealed for (1 for a group)
+	Group      bool // sealed in the channel's group session, whatever its size
 }
 
 // Error describes the overflow.
 func (e *TooLongError) Error() string {
-	return fmt.Sprintf("streamenc: sealed message too long for Stream: %s is %d once sealed for %d keys, the limit is %d (send the content as a file attachment instead)",
-		e.What, e.Size, e.Recipients, e.Limit)
+	to := fmt.Sprintf("for %d keys", e.Recipients)
+	if e.Group {
+		to = "for the group"
+	}
+	return fmt.Sprintf("streamenc: sealed message too long for Stream: %s is %d once sealed %s, the limit is %d (send the content as a file attachment instead)",
+		e.What, e.Size, to, e.Limit)
 }
 
 // Is reports whether target is ErrTooLong.

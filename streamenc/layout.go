@@ -47,14 +47,23 @@ func (l Layout) String() string {
 //
 //	{"v":"1","layout":"text"|"push","env":"<standard base64 of a sealed envelope>"}
 //
-// "env" is optional in the text layout (present only when there are sealed
+// for messages sealed per recipient, and
+//
+//	{"v":"2","layout":"text"|"push","group":"<initiator>","env":"..."}
+//
+// for messages sealed in a channel's group session (group.go): "group"
+// names the group's initiator, and with the channel's cid the group
+// (GroupID). Version 1 readers refuse version 2 as ErrUnsupportedVersion,
+// which is what they should say: they cannot open group messages. "env"
+// is optional in the text layout (present only when there are sealed
 // extras) and required in the push-safe layout. Strings only: Stream hands
 // numbers back as float64 (spec §7.7).
 const (
-	markerKey     = "e3go"
-	markerVersion = "1"
-	wireText      = "text"
-	wirePush      = "push"
+	markerKey          = "e3go"
+	markerVersion      = "1"
+	markerGroupVersion = "2"
+	wireText           = "text"
+	wirePush           = "push"
 
 	// attachmentMarker marks, in an attachment's custom fields, the
 	// attachments whose description is in the envelope (value "1"), in
@@ -70,18 +79,24 @@ const (
 	maxAttachments  = 30 // Stream's limit per message
 	maxNameBytes    = 1024
 	maxMIMEBytes    = 255
+	maxFileKeyB64   = 256 // a file's one-off private key (48 bytes of DER), base64
 	envelopeVersion = 1
 )
 
 // marker is the decoded custom field.
 type marker struct {
 	layout Layout
+	group  string // the group's initiator (version 2), "" when sealed per recipient
 	env    []byte // the sealed envelope, nil if absent
 }
 
 // encode returns the custom field value.
 func (m *marker) encode() map[string]any {
 	v := map[string]any{"v": markerVersion}
+	if m.group != "" {
+		v["v"] = markerGroupVersion
+		v["group"] = m.group
+	}
 	if m.layout == LayoutPushSafe {
 		v["layout"] = wirePush
 	} else {
@@ -122,15 +137,25 @@ func parseMarker(extra map[string]any) (*marker, error) {
 	if !ok {
 		return nil, fmt.Errorf("%w: %s has no version", ErrMalformed, markerKey)
 	}
-	if v != markerVersion {
+	if v != markerVersion && v != markerGroupVersion {
 		return nil, fmt.Errorf("%w: version %s", ErrUnsupportedVersion, quoteBounded(v))
 	}
 	for k := range obj {
-		if k != "v" && k != "layout" && k != "env" {
+		if k != "v" && k != "layout" && k != "env" && (k != "group" || v != markerGroupVersion) {
 			return nil, fmt.Errorf("%w: unknown field %s.%s", ErrMalformed, markerKey, quoteBounded(k))
 		}
 	}
 	m := &marker{}
+	if v == markerGroupVersion {
+		g, _, err := get("group")
+		if err != nil {
+			return nil, err
+		}
+		if err := checkInitiator(g); err != nil {
+			return nil, fmt.Errorf("%w: %s.group: %v", ErrMalformed, markerKey, err)
+		}
+		m.group = g
+	}
 	lay, _, err := get("layout")
 	if err != nil {
 		return nil, err
@@ -196,6 +221,22 @@ func sealedText(s string) ([]byte, bool) {
 	return b, true
 }
 
+// groupText decodes a text field that may hold a group message (e3kit's
+// group.encrypt output): the bytes when it is standard base64 of something
+// that starts as every virgil-crypto group message does, 08 00 1A (a
+// protobuf version 0 and a regular message), so the base64 starts with
+// "CAAa".
+func groupText(s string) ([]byte, bool) {
+	if len(s) < 8 || s[:4] != "CAAa" {
+		return nil, false
+	}
+	b, err := decodeB64(s, maxTextB64)
+	if err != nil || len(b) < 4 || b[0] != 0x08 || b[1] != 0x00 || b[2] != 0x1a {
+		return nil, false
+	}
+	return b, true
+}
+
 // envelope is the plaintext of a sealed payload (JSON). Strings for
 // everything but sizes, which fit float64 exactly up to 2^53.
 type envelope struct {
@@ -214,6 +255,11 @@ type envAttachment struct {
 	Type   string `json:"type"`
 	Size   int64  `json:"size"`   // plaintext bytes
 	SHA256 string `json:"sha256"` // of the uploaded ciphertext (hex)
+	// Key, for a file encrypted for a one-off key instead of the
+	// recipients' (group channels, see group.go), is the standard base64
+	// of that private key (PKCS#8 DER, as virgil-crypto exports it). It
+	// is secret: the envelope holding it is only ever sealed.
+	Key string `json:"key,omitempty"`
 }
 
 // marshalEnvelope encodes e (without HTML escaping, so the size is what it
@@ -269,6 +315,11 @@ func parseEnvelope(b []byte) (*envelope, error) {
 	for i, a := range e.Attachments {
 		if len(a.Name) > maxNameBytes || len(a.Type) > maxMIMEBytes || a.Size < 0 || !isHexSHA256(a.SHA256) {
 			return nil, fmt.Errorf("%w: sealed payload: attachment %d is invalid", ErrMalformed, i)
+		}
+		if a.Key != "" {
+			if _, err := decodeB64(a.Key, maxFileKeyB64); err != nil {
+				return nil, fmt.Errorf("%w: sealed payload: attachment %d has a bad key", ErrMalformed, i)
+			}
 		}
 	}
 	return &e, nil

@@ -43,6 +43,10 @@ type Message struct {
 	SenderID string
 	// Layout is the layout the message was sent in.
 	Layout Layout
+	// GroupID is the group session the message was sealed in (see
+	// GroupID), "" for a message sealed per recipient. It is set when the
+	// message says so, even if it could not be opened.
+	GroupID string
 	// Quoted is the quoted message (quoted_message in Stream's answer),
 	// opened the same way, or nil.
 	Quoted *Message
@@ -52,8 +56,8 @@ type Message struct {
 	// metadata (thread, timestamps, reactions, mentions).
 	Raw *stream.Message
 	// Err says why the message could not be opened: an *OpenError
-	// matching ErrNotSealed, ErrNotRecipient, ErrTampered, ErrMalformed or
-	// ErrUnknownSender.
+	// matching ErrNotSealed, ErrNotRecipient (ErrGroupNoAccess for a group
+	// message), ErrTampered, ErrMalformed or ErrUnknownSender.
 	Err error
 }
 
@@ -69,6 +73,11 @@ type opener struct {
 
 	mu        sync.Mutex
 	refetched map[string]time.Time // identity -> last forced card refresh
+
+	// channelGroup tells the initiator of the channel's group, for group
+	// messages that do not name it; nil (webhooks) when unknown.
+	channelGroup func(ctx context.Context) (string, error)
+	groups       groupCache
 }
 
 // refetchInterval bounds how often a verification failure may make the
@@ -138,12 +147,13 @@ func (o *opener) openAll(ctx context.Context, raws []*stream.Message, expectCID 
 		}
 	}
 	cards, lookupErr := o.findSenders(ctx, todo)
+	b := &openBatch{}
 	o.parallel(len(todo), func(i int) {
 		m := todo[i]
 		if m.Err != nil {
 			return
 		}
-		if err := o.openOne(ctx, m, cards[m.SenderID], lookupErr, expectCID); err != nil {
+		if err := o.openOne(ctx, b, m, cards[m.SenderID], lookupErr, expectCID); err != nil {
 			m.Err = &OpenError{MessageID: m.ID, SenderID: m.SenderID, Err: err}
 			m.Text, m.Fields, m.Attachments, m.Sender = "", nil, nil, nil
 		}
@@ -216,8 +226,8 @@ func isDeleted(m *stream.Message) bool {
 }
 
 // openOne opens m in place. card is the sender's current card (nil if the
-// lookup failed with lookupErr).
-func (o *opener) openOne(ctx context.Context, m *Message, card *e3.Card, lookupErr error, expectCID string) error {
+// lookup failed with lookupErr). b is the page's shared group lookups.
+func (o *opener) openOne(ctx context.Context, b *openBatch, m *Message, card *e3.Card, lookupErr error, expectCID string) error {
 	raw := m.Raw
 	if isDeleted(raw) {
 		m.Deleted = true
@@ -227,23 +237,57 @@ func (o *opener) openOne(ctx context.Context, m *Message, card *e3.Card, lookupE
 	if err != nil {
 		return err
 	}
+	cid := raw.CID
+	if cid == "" {
+		cid = expectCID
+	}
 	var textCT []byte
+	initiator := "" // the group's, for a message sealed in a group
 	switch {
 	case mk == nil:
-		ct, ok := sealedText(raw.Text)
-		if !ok {
-			if len(markedAttachments(raw)) > 0 {
-				return fmt.Errorf("%w: sealed attachments without their sealed descriptions", ErrTampered)
-			}
-			return ErrNotSealed
+		if ct, ok := sealedText(raw.Text); ok {
+			textCT = ct
+			break
 		}
-		textCT = ct
+		if ct, ok := groupText(raw.Text); ok {
+			// e3kit's group.encrypt output posted without the marker: the
+			// channel's group.
+			if initiator, err = o.unmarkedGroup(ctx); err != nil {
+				return err
+			}
+			textCT = ct
+			break
+		}
+		if len(markedAttachments(raw)) > 0 {
+			return fmt.Errorf("%w: sealed attachments without their sealed descriptions", ErrTampered)
+		}
+		return ErrNotSealed
+	case mk.group != "":
+		initiator = mk.group
+		if cid != "" {
+			m.GroupID = GroupID(cid, initiator) // said, even if the text is bad
+		}
+		if mk.layout == LayoutText {
+			ct, ok := groupText(raw.Text)
+			if !ok {
+				return fmt.Errorf("%w: the text is not a group message", ErrMalformed)
+			}
+			textCT = ct
+		}
 	case mk.layout == LayoutText:
 		ct, ok := sealedText(raw.Text)
 		if !ok {
 			return fmt.Errorf("%w: the text is not a ciphertext", ErrMalformed)
 		}
 		textCT = ct
+	}
+	var gid string
+	if initiator != "" {
+		if cid == "" {
+			return fmt.Errorf("%w: a group message outside a known channel", ErrGroupNoAccess)
+		}
+		gid = GroupID(cid, initiator)
+		m.GroupID = gid
 	}
 	if m.SenderID == "" {
 		return fmt.Errorf("%w: the message names no author", ErrUnknownSender)
@@ -261,7 +305,7 @@ func (o *opener) openOne(ctx context.Context, m *Message, card *e3.Card, lookupE
 	var signer *e3.Card
 	var textDigest [32]byte
 	if textCT != nil {
-		pt, s, err := o.decrypt(ctx, textCT, card, at)
+		pt, s, err := o.openSealed(ctx, b, gid, initiator, textCT, card, at)
 		if err != nil {
 			if mk == nil && errors.Is(err, e3.ErrMalformed) {
 				return ErrNotSealed // text that only looked like base64 DER
@@ -284,7 +328,7 @@ func (o *opener) openOne(ctx context.Context, m *Message, card *e3.Card, lookupE
 		m.Sender = signer
 		return nil
 	}
-	pt, s, err := o.decrypt(ctx, mk.env, card, at)
+	pt, s, err := o.openSealed(ctx, b, gid, initiator, mk.env, card, at)
 	if err != nil {
 		return err
 	}
@@ -331,7 +375,7 @@ func (o *opener) openOne(ctx context.Context, m *Message, card *e3.Card, lookupE
 		return fmt.Errorf("%w: %d sealed attachments described, %d attached", ErrTampered, len(env.Attachments), len(marked))
 	}
 	for i, ea := range env.Attachments {
-		a := &Attachment{Name: ea.Name, MIMEType: ea.Type, Size: ea.Size, Raw: marked[i], sender: signer, open: o.openAttachment}
+		a := &Attachment{Name: ea.Name, MIMEType: ea.Type, Size: ea.Size, Raw: marked[i], sender: signer, open: o.openAttachment, key: fileKeyOf(ea)}
 		if marked[i].AssetURL != "" {
 			a.URL = marked[i].AssetURL
 		} else {
@@ -356,14 +400,18 @@ func markedAttachments(m *stream.Message) []*stream.Attachment {
 	return out
 }
 
+// openFunc decrypts and verifies a ciphertext from one card: the
+// e3.Client's AuthDecrypt, or a group's Decrypt.
+type openFunc func(ct []byte, from *e3.Card) ([]byte, error)
+
 // decrypt opens ct from the identity of card (its current card), signed at
-// at: it verifies with the card that was active then, or a newer one of
-// the same chain (an edit is signed later than the message was created).
-// If every candidate fails to verify, the sender's card is looked up again
-// (at most once per refetchInterval per identity) in case they rotated
-// their key after the cache filled.
-func (o *opener) decrypt(ctx context.Context, ct []byte, card *e3.Card, at time.Time) ([]byte, *e3.Card, error) {
-	pt, signer, err := o.tryChain(ct, card, at)
+// at, with open: it verifies with the card that was active then, or a
+// newer one of the same chain (an edit is signed later than the message
+// was created). If every candidate fails to verify, the sender's card is
+// looked up again (at most once per refetchInterval per identity) in case
+// they rotated their key after the cache filled.
+func (o *opener) decrypt(ctx context.Context, ct []byte, card *e3.Card, at time.Time, open openFunc) ([]byte, *e3.Card, error) {
+	pt, signer, err := o.tryChain(ct, card, at, open)
 	if err == nil || !errors.Is(err, e3.ErrAuthFailed) {
 		return pt, signer, mapCryptoErr(err)
 	}
@@ -377,12 +425,12 @@ func (o *opener) decrypt(ctx context.Context, ct []byte, card *e3.Card, at time.
 	if ferr != nil || fresh.ID == card.ID {
 		return nil, nil, mapCryptoErr(err)
 	}
-	pt, signer, err = o.tryChain(ct, fresh, at)
+	pt, signer, err = o.tryChain(ct, fresh, at, open)
 	return pt, signer, mapCryptoErr(err)
 }
 
 // tryChain tries the card active at at first, then the newer ones.
-func (o *opener) tryChain(ct []byte, card *e3.Card, at time.Time) ([]byte, *e3.Card, error) {
+func (o *opener) tryChain(ct []byte, card *e3.Card, at time.Time, open openFunc) ([]byte, *e3.Card, error) {
 	var chain []*e3.Card
 	for c := card; c != nil && len(chain) < 16; c = c.PreviousCard {
 		chain = append(chain, c)
@@ -392,7 +440,7 @@ func (o *opener) tryChain(ct []byte, card *e3.Card, at time.Time) ([]byte, *e3.C
 	}
 	var firstErr error
 	for i := len(chain) - 1; i >= 0; i-- {
-		pt, err := o.client.AuthDecrypt(ct, chain[i])
+		pt, err := open(ct, chain[i])
 		if err == nil {
 			return pt, chain[i], nil
 		}
