@@ -29,6 +29,12 @@ func markerSeeds() [][]byte {
 		[]byte(`{"e3go":null}`),
 		[]byte(`{"other":1}`),
 		[]byte(`{"e3go":{"v":"1","layout":"text","env":"!!"}}`),
+		[]byte(`{"e3go":{"v":"2","layout":"text","group":"care-bot"}}`),
+		[]byte(`{"e3go":{"v":"2","layout":"push","group":"care-bot","env":"` + env + `"}}`),
+		[]byte(`{"e3go":{"v":"2","layout":"text","group":""}}`),
+		[]byte(`{"e3go":{"v":"2","layout":"text","group":1}}`),
+		[]byte(`{"e3go":{"v":"1","layout":"text","group":"care-bot"}}`),
+		[]byte(`{"e3go":{"v":"2","layout":"text","group":"a\u0000b"}}`),
 	}
 }
 
@@ -81,6 +87,7 @@ func envelopeSeeds() [][]byte {
 		{V: 1, CID: "messaging:care", ID: "a1", TextSHA256: strings.Repeat("ab", 32)},
 		{V: 1, CID: "messaging:care", ID: "a2", Text: &text, Fields: map[string]json.RawMessage{"dx": json.RawMessage(`"x"`), "n": json.RawMessage(`{"a":[1,2]}`)}},
 		{V: 1, CID: "c", ID: "a3", TextSHA256: strings.Repeat("01", 32), Attachments: []envAttachment{{Name: "a.pdf", Type: "application/pdf", Size: 10, SHA256: strings.Repeat("cd", 32)}}},
+		{V: 1, CID: "c", ID: "a4", Text: &text, Attachments: []envAttachment{{Name: "b.pdf", Type: "application/pdf", Size: 10, SHA256: strings.Repeat("ef", 32), Key: base64.StdEncoding.EncodeToString(make([]byte, 48))}}},
 	} {
 		b, err := marshalEnvelope(e)
 		if err != nil {
@@ -90,6 +97,7 @@ func envelopeSeeds() [][]byte {
 	}
 	return append(out,
 		[]byte(`{"v":2}`), []byte(`{"v":1,"x":1}`), []byte(`{"v":1} {}`), []byte(`{"v":1,"attachments":[{"sha256":"zz"}]}`),
+		[]byte(`{"v":1,"attachments":[{"name":"a","type":"t","size":1,"sha256":"` + strings.Repeat("ab", 32) + `","key":"!"}]}`),
 		[]byte(`{"v":1,"fields":{"":1}}`), []byte(`{"v":1,"fields":{"a":null}}`), []byte("\xff"), []byte(`{"v":1,"text_sha256":"AB"}`))
 }
 
