@@ -97,7 +97,7 @@ func envelopeSeeds() [][]byte {
 	}
 	return append(out,
 		[]byte(`{"v":2}`), []byte(`{"v":1,"x":1}`), []byte(`{"v":1} {}`), []byte(`{"v":1,"attachments":[{"sha256":"zz"}]}`),
-		[]byte(`{"v":1,"attachments":[{"name":"a","type":"t","size":1,"sha256":"` + strings.Repeat("ab", 32) + `","key":"!"}]}`),
+		[]byte(`{"v":1,"attachments":[{"name":"a","type":"t","size":1,"sha256":"`+strings.Repeat("ab", 32)+`","key":"!"}]}`),
 		[]byte(`{"v":1,"fields":{"":1}}`), []byte(`{"v":1,"fields":{"a":null}}`), []byte("\xff"), []byte(`{"v":1,"text_sha256":"AB"}`))
 }
 
