@@ -1,7 +1,12 @@
 package interop
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -171,4 +176,92 @@ func bobReads(t *testing.T, e *groupEnv, ss *streamtest.Server) []storedMessage 
 	var stored []storedMessage
 	mustCall(t, e.w, "stream.queryMessages", streamJS(ss, "bob"), &stored)
 	return stored
+}
+
+// The rest of the recipe: a push-safe group message with a sensitive field
+// and a file, read by the JS side from what Stream stores: e3kit's
+// group.decrypt of the marker's "env" gives the JSON payload (text,
+// fields, the file's description with its one-off key and digest), and
+// virgil-crypto's decrypt with that key (the version e3kit bundles) opens
+// the upload once its SHA-256 matched.
+func TestStreamencGroupE3kitPayloadAndFile(t *testing.T) {
+	e := newGroupEnv(t)
+	ctx := context.Background()
+	ss := streamtest.NewServer()
+	t.Cleanup(ss.Close)
+	sc := ss.Client()
+	bot := e.goUser("bot")
+	bob := e.jsUser("bob")
+	for _, u := range []string{"bot", "bob"} {
+		if _, err := sc.UpsertUser(ctx, &stream.User{ID: u}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	created, err := sc.CreateChannel(ctx, "messaging", "care-team", "bot", &stream.ChannelRequest{Members: []string{"bot", "bob"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	botCh := streamenc.NewChannel(created.Channel, bot, &streamenc.ChannelOptions{StreamClient: sc,
+		Layout: streamenc.LayoutPushSafe, SensitiveFields: []string{"mrn"}})
+	res, err := botCh.EnableGroup(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := []byte(strings.Repeat("discharge summary, page 1. ", 5000))
+	sent, err := botCh.SendMessage(ctx, &stream.Message{Text: "summary attached", ExtraData: map[string]any{"mrn": "MRN-7"}}, "",
+		streamenc.File{Name: "summary.pdf", MIMEType: "application/pdf", Size: int64(len(file)), Body: bytes.NewReader(file)})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	stored, ok := ss.Message(sent.ID)
+	if !ok {
+		t.Fatal("message not stored")
+	}
+	var mk struct {
+		V, Layout, Group, Env string
+	}
+	if err := json.Unmarshal(stored.Custom["e3go"], &mk); err != nil || mk.V != "2" || mk.Layout != "push" || mk.Group != "bot" {
+		t.Fatalf("marker %s: %v", stored.Custom["e3go"], err)
+	}
+	e.find(bob, "bot")
+	e.gmust("loadGroup", bob, map[string]any{"groupId": res.GroupID, "initiator": "bot"}, nil)
+	o := e.jsDecrypt(bob, res.GroupID, "bot", nil, []string{mk.Env})
+	if !o[0].OK {
+		t.Fatalf("e3kit cannot decrypt the payload: %s", o[0].Name)
+	}
+	var env struct {
+		CID         string
+		ID          string
+		Text        string
+		Fields      map[string]string
+		Attachments []struct {
+			Name, Type, SHA256, Key string
+			Size                    int64
+		}
+	}
+	if err := json.Unmarshal([]byte(o[0].Text), &env); err != nil {
+		t.Fatal(err)
+	}
+	if env.Text != "summary attached" || env.Fields["mrn"] != "MRN-7" || env.ID != sent.ID || env.CID != created.Channel.CID || len(env.Attachments) != 1 {
+		t.Fatalf("payload as e3kit read it: %s", o[0].Text)
+	}
+	at := env.Attachments[0]
+	uploads := ss.Uploads()
+	if len(uploads) != 1 || at.Name != "summary.pdf" || at.Size != int64(len(file)) {
+		t.Fatalf("%d uploads; %+v", len(uploads), at)
+	}
+	sum := sha256.Sum256(uploads[0].Data)
+	if hex.EncodeToString(sum[:]) != at.SHA256 {
+		t.Fatal("the upload does not match the sealed digest")
+	}
+	key, err := base64.StdEncoding.DecodeString(at.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pts [][]byte
+	mustCall(t, e.w, "crypto.decrypt", map[string]any{"v": "4.2.2", "data": uploads[0].Data, "privateKeys": [][]byte{key}}, &pts)
+	if len(pts) != 1 || !bytes.Equal(pts[0], file) {
+		t.Fatal("virgil-crypto decrypted the file to other bytes")
+	}
 }
