@@ -11,8 +11,8 @@ import (
 
 // BenchmarkSendOpen measures one message sent and read back through the
 // emulator: Plain is stream-chat-go alone (SendMessage + GetMessage), the
-// floor; Sealed is streamenc (SendMessage, which also reads the members,
-// + GetMessage, which opens). Their difference is streamenc's overhead per
+// floor; Sealed is streamenc (SendMessage, which also reads the members
+// and the channel's group opt-in, + GetMessage, which opens). Their difference is streamenc's overhead per
 // message, in the same run. Two members, 200-byte text.
 func BenchmarkSendOpen(b *testing.B) {
 	w := newWorld(b, "alice", "bob")

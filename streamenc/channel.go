@@ -58,13 +58,17 @@ type ChannelOptions struct {
 	// They come back in Message.Fields.
 	SensitiveFields []string
 
-	// MembersTTL is how long the channel's member list is reused between
-	// sends. 0 (the default) reads the members before every send (one
-	// request), so a member added or removed a moment ago is sealed for,
-	// or not, on the next message. A positive TTL saves that request at
-	// the cost of sealing for a stale list for up to TTL: a new member
-	// cannot read what is sent meanwhile, a removed one still could (if
-	// Stream gave it to them).
+	// MembersTTL is how long the channel's member list, and its group
+	// opt-in (the "e3go_group" field), are reused between sends. 0 (the
+	// default) reads the members before every send (one request), so a
+	// member added or removed a moment ago is sealed for, or not, on the
+	// next message; with Sealing other than SealPerRecipient the channel's
+	// data is read too (one more request), so an opt-in or a new group
+	// epoch is followed at once. In a group channel only the initiator
+	// reads the members. A positive TTL saves those requests at the cost
+	// of sealing for a stale list for up to TTL: a new member cannot read
+	// what is sent meanwhile, a removed one still could (if Stream gave it
+	// to them).
 	MembersTTL time.Duration
 
 	// SkipMembersWithoutCard seals for the members that have a Virgil

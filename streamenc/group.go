@@ -31,8 +31,8 @@ const (
 	// SealPerRecipient always seals per recipient (e3kit's authEncrypt for
 	// every member's card), whatever the channel says, and never reads the
 	// field: what streamenc did before group channels. Channels of more
-	// than 12 members (13 keys with the sender's) cannot be sent to this
-	// way.
+	// than 13 members (13 keys, the sender's included) cannot be sent to
+	// this way.
 	SealPerRecipient
 
 	// SealGroup always seals in a group session: the channel's, or, when

@@ -124,7 +124,10 @@ type Event struct {
 	// raw message, if any, is in Raw). Check Message.Err: a message the
 	// bot cannot open (not sealed for it, not sealed at all, altered) is
 	// still handed over, with Err set and no content. The bot's own
-	// messages come back too (Message.SenderID).
+	// messages come back too (Message.SenderID). Group messages are
+	// opened in the group their marker names; one posted without the
+	// marker fails with ErrGroupNoAccess here (the handler reads no
+	// channel data to tell its group; a Channel opens it).
 	Message *Message
 	// Raw is the event as stream-chat-go decodes it.
 	Raw *stream.Event
