@@ -130,8 +130,8 @@
 // that every member's client reads with the channel's data. Each message
 // is then encrypted once, with the group's current epoch key, and signed
 // by its sender: a message to a 50-member care team costs one AES-GCM and
-// one Ed25519 signature and is as long as one to two members, instead of
-// one key agreement and 254 bytes per member. [Channel.EnableGroup], called
+// one Ed25519 signature and is as long as one to two members would get,
+// instead of one key agreement and 254 bytes per member. [Channel.EnableGroup], called
 // by the initiator, creates the group for the channel's members and sets
 // the field; from then on every Channel with the default
 // ChannelOptions.Sealing (SealAuto), which reads the field before each
@@ -218,15 +218,17 @@
 // (one more once the group has 128 epochs, two from 16384), whatever the
 // number of members: 482 bytes for 200 bytes of text. It fits Stream's
 // 5000 characters of base64 when C ≤ 3750, so the longest text is 3515
-// bytes, for any number of members and any epoch (the tests check the
-// boundary); beyond, SendMessage fails with a *TooLongError whose Group
-// is set. In the push-safe layout the payload (the text as JSON plus 70
-// bytes and the cid) is sealed the same way into the 5 KB of custom data,
-// which leaves 3445 bytes minus the cid's length for the text (JSON
-// escaping counted), less what clear custom fields and the initiator's
-// name take. Groups hold 100 participants, e3kit's limit, or up to 1000
-// with ChannelOptions.GroupMaxParticipants for channels whose members all
-// use e3go.
+// bytes (C = 3682, 4912 characters), for any number of members and any
+// epoch (the tests check the boundary at epoch 0); beyond,
+// SendMessage fails with a *TooLongError whose Group is set. In the
+// push-safe layout the payload (the text as JSON plus 70 bytes and the
+// cid) is sealed the same way, at most 4912 characters, into the 5120
+// bytes of custom data, whose JSON also holds 54 bytes of marker, the
+// initiator's name and the clear custom fields: while those two take 154
+// bytes or less, the longest text is 3445 bytes minus the cid's length
+// (JSON escaping counted). Groups hold 100 participants, e3kit's limit,
+// or up to 1000 with ChannelOptions.GroupMaxParticipants for channels
+// whose members all use e3go.
 //
 // # Webhooks
 //
