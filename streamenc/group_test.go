@@ -379,7 +379,15 @@ func TestGroupMixedAndBadMessages(t *testing.T) {
 	post("m01", g1.Raw.Text, map[string]any{"v": "2", "layout": "text"})
 	// 9: a group marker over a per-recipient ciphertext.
 	post("m01", old.Raw.Text, groupMarker)
-	g2 := send(bot, "group message two") // 10
+	// 10: a message claiming a later epoch (the header's epoch byte, at
+	// offset 42, changed): the reader updates once, and it stays unknown.
+	ct = groupCT(t, g1)
+	if ct[41] != 0x10 || ct[42] != 0 {
+		t.Fatalf("unexpected group message layout % x", ct[:44])
+	}
+	ct[42] = 5
+	post("m01", base64.StdEncoding.EncodeToString(ct), groupMarker)
+	g2 := send(bot, "group message two") // 11
 
 	page, err := m2.Query(ctx, nil)
 	if err != nil {
@@ -401,6 +409,7 @@ func TestGroupMixedAndBadMessages(t *testing.T) {
 		{"", streamenc.ErrGroupNoAccess, streamenc.GroupID(ch.CID, "nobody")},
 		{"", streamenc.ErrMalformed, ""},
 		{"", streamenc.ErrMalformed, gid},
+		{"", streamenc.ErrGroupNoAccess, gid},
 		{"group message two", nil, gid},
 	}
 	if len(page) != len(want) {
@@ -414,6 +423,9 @@ func TestGroupMixedAndBadMessages(t *testing.T) {
 	}
 	if !errors.Is(page[4].Err, e3.ErrAuthFailed) || !errors.Is(page[5].Err, e3.ErrAuthFailed) {
 		t.Errorf("tampered / misattributed: %v / %v", page[4].Err, page[5].Err)
+	}
+	if !errors.Is(page[10].Err, e3.ErrGroupOutdated) {
+		t.Errorf("later epoch: %v", page[10].Err)
 	}
 	if g2.Err != nil || page[2].Sender.Identity != "m01" {
 		t.Error("good messages not opened")
