@@ -5,7 +5,6 @@ package main
 // standard streams.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/ecdsa"
@@ -28,155 +27,51 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/e3go/e3go/e3"
 	"github.com/e3go/e3go/e3/e3test"
+	"github.com/e3go/e3go/internal/testprog"
 	"github.com/e3go/e3go/streamenc/streamtest"
 )
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildBin  string
-	buildErr  error
-)
+// backendBinary is the command under test, built once per test run.
+var backendBinary = &testprog.Binary{Pkg: ".", Name: "backend"}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	backendBinary.Remove()
 	os.Exit(code)
 }
 
 // binary builds the command once per test run.
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			buildErr = fmt.Errorf("the go command is needed to build the backend: %w", err)
-			return
-		}
-		if buildDir, buildErr = os.MkdirTemp("", "e3go-backend-test-"); buildErr != nil {
-			return
-		}
-		buildBin = filepath.Join(buildDir, "backend")
-		if runtime.GOOS == "windows" {
-			buildBin += ".exe"
-		}
-		out, err := exec.Command(goBin, "build", "-o", buildBin, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return buildBin
+	return backendBinary.Path(t)
 }
 
 // testEnv is the environment without any variable the backend reads, so
 // that a developer's real credentials never reach a test run; then extra.
 func testEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "STREAM_") || strings.HasPrefix(name, "VIRGIL_") ||
-			name == "SESSION_KEY" || name == "DEMO_PASSWORD" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, extra...)
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return testprog.Env([]string{"STREAM_", "VIRGIL_", "SESSION_KEY", "DEMO_PASSWORD"}, extra...)
 }
 
 // backend is a running backend process.
 type backend struct {
-	cmd    *exec.Cmd
-	url    string
-	info   map[string]any // the fields of the startup log records
-	stdout *lockedBuffer
-	stderr *lockedBuffer
-	exited chan struct{}
-	err    error // the process's exit, valid after exited is closed
+	*testprog.Process
+	url  string
+	info map[string]any // the fields of the startup log records
 }
 
 // start runs the backend with env (added to testEnv) and args, and waits for
 // its "listening" record.
 func start(t *testing.T, env []string, args ...string) *backend {
 	t.Helper()
-	b := &backend{
-		cmd:    exec.Command(binary(t), append([]string{"-addr", "127.0.0.1:0"}, args...)...),
-		info:   map[string]any{},
-		stdout: &lockedBuffer{},
-		stderr: &lockedBuffer{},
-		exited: make(chan struct{}),
-	}
-	b.cmd.Env = testEnv(env...)
-	b.cmd.Stdout = b.stdout
-	pr, pw := io.Pipe()
-	b.cmd.Stderr = pw
-	if err := b.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan map[string]any, 1)
-	scanned := make(chan struct{})
-	go func() {
-		defer close(scanned)
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			line := sc.Bytes()
-			b.stderr.Write(append(line, '\n'))
-			var rec map[string]any
-			if json.Unmarshal(line, &rec) == nil && rec["msg"] == "listening" {
-				ready <- rec
-			}
-		}
-		io.Copy(io.Discard, pr)
-	}()
-	go func() {
-		b.err = b.cmd.Wait()
-		pw.Close()
-		<-scanned // every line is in b.stderr
-		close(b.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-b.exited:
-		default:
-			b.cmd.Process.Kill()
-			<-b.exited
-		}
-	})
-	select {
-	case <-ready:
-	case <-b.exited:
-		t.Fatalf("backend exited before listening (%v):\n%s", b.err, b.stderr)
-	case <-time.After(60 * time.Second):
-		t.Fatalf("backend did not announce its address:\n%s", b.stderr)
-	}
-	for _, line := range strings.Split(b.stderr.String(), "\n") {
+	cmd := exec.Command(binary(t), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = testEnv(env...)
+	b := &backend{Process: testprog.Start(t, cmd), info: map[string]any{}}
+	for _, line := range strings.Split(b.Stderr.String(), "\n") {
 		var rec map[string]any
 		if json.Unmarshal([]byte(line), &rec) == nil {
 			for k, v := range rec {
@@ -192,7 +87,7 @@ func (b *backend) str(t *testing.T, key string) string {
 	t.Helper()
 	s, ok := b.info[key].(string)
 	if !ok || s == "" {
-		t.Fatalf("no %q in the startup records:\n%s", key, b.stderr)
+		t.Fatalf("no %q in the startup records:\n%s", key, b.Stderr)
 	}
 	return s
 }
@@ -203,9 +98,9 @@ func (b *backend) waitLog(t *testing.T, want ...string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for _, w := range want {
-		for !strings.Contains(b.stderr.String(), w) {
+		for !strings.Contains(b.Stderr.String(), w) {
 			if time.Now().After(deadline) {
-				t.Fatalf("logs lack %s:\n%s", w, b.stderr)
+				t.Fatalf("logs lack %s:\n%s", w, b.Stderr)
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
@@ -213,30 +108,19 @@ func (b *backend) waitLog(t *testing.T, want ...string) {
 }
 
 // settle makes one more request and waits for its log record, so that the
-// records of the requests before it are in b.stderr.
+// records of the requests before it are in b.Stderr.
 func (b *backend) settle(t *testing.T) {
 	t.Helper()
 	const rec = `"route":"GET /healthz"`
-	before := strings.Count(b.stderr.String(), rec)
+	before := strings.Count(b.Stderr.String(), rec)
 	call(t, "GET", b.url+"/healthz", nil, "")
 	deadline := time.Now().Add(20 * time.Second)
-	for strings.Count(b.stderr.String(), rec) == before {
+	for strings.Count(b.Stderr.String(), rec) == before {
 		if time.Now().After(deadline) {
-			t.Fatalf("no log record for /healthz:\n%s", b.stderr)
+			t.Fatalf("no log record for /healthz:\n%s", b.Stderr)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// wait waits for the process to exit and returns its exit code.
-func (b *backend) wait(t *testing.T) int {
-	t.Helper()
-	select {
-	case <-b.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("backend did not exit:\n%s", b.stderr)
-	}
-	return b.cmd.ProcessState.ExitCode()
 }
 
 type response struct {
@@ -500,9 +384,9 @@ func TestSeedFlow(t *testing.T) {
 	b.waitLog(t, `"msg":"signed in","user":"alice"`, `"msg":"credentials issued","user":"bob","service":"stream"`,
 		`"msg":"credentials issued","user":"alice","service":"virgil"`, `"route":"POST /v1/authenticate","status":200`)
 	b.settle(t)
-	logs := b.stderr.String()
+	logs := b.Stderr.String()
 	for _, secret := range []string{password, aliceAuth, bobAuth, aliceStream, bobStream, vr.str(t, "token")} {
-		if strings.Contains(logs, secret) || strings.Contains(b.stdout.String(), secret) {
+		if strings.Contains(logs, secret) || strings.Contains(b.Stdout.String(), secret) {
 			t.Errorf("a secret reached the output: %.12s...", secret)
 		}
 	}
@@ -528,7 +412,7 @@ func TestServicesFromEnvironment(t *testing.T) {
 	if b.info["mode"] != "service" || b.info["stream_url"] != st.URL || b.info["virgil_url"] != nil {
 		t.Fatalf("startup records: %v", b.info)
 	}
-	if logs := b.stderr.String() + b.stdout.String(); strings.Contains(logs, st.APISecret) ||
+	if logs := b.Stderr.String() + b.Stdout.String(); strings.Contains(logs, st.APISecret) ||
 		strings.Contains(logs, base64.StdEncoding.EncodeToString(gen.AppKey.Export())) {
 		t.Fatal("an app secret reached the output")
 	}
@@ -565,8 +449,8 @@ func TestServicesFromEnvironment(t *testing.T) {
 		t.Fatalf("Stream refusing: %d %s", r.status, r.raw)
 	}
 	b.waitLog(t, "HTTP 403 (code 17)")
-	if strings.Contains(b.stderr.String(), "detail-from-stream") {
-		t.Fatalf("Stream's message was logged:\n%s", b.stderr)
+	if strings.Contains(b.Stderr.String(), "detail-from-stream") {
+		t.Fatalf("Stream's message was logged:\n%s", b.Stderr)
 	}
 }
 
@@ -693,7 +577,7 @@ func TestRefusals(t *testing.T) {
 	b.waitLog(t, `"msg":"sign-in failed","user":"alice"`, `"msg":"sign-in failed","user":"(unknown)"`,
 		`"msg":"sign-in throttled","user":"carol"`, `"msg":"session refused","reason":"expired"`)
 	b.settle(t)
-	logs := b.stderr.String()
+	logs := b.Stderr.String()
 	for _, s := range []string{"Tr0ub4dor", password, "guess", "nope", "dave"} {
 		if strings.Contains(logs, s) {
 			t.Errorf("logs contain %q:\n%s", s, logs)
@@ -737,13 +621,11 @@ func TestCORSAndShutdown(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("no SIGINT on Windows")
 	}
-	if err := b.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
+	b.Interrupt(t)
+	if code := b.Wait(t); code != 0 {
+		t.Fatalf("exit status %d after SIGINT:\n%s", code, b.Stderr)
 	}
-	if code := b.wait(t); code != 0 {
-		t.Fatalf("exit status %d after SIGINT:\n%s", code, b.stderr)
-	}
-	if logs := b.stderr.String(); !strings.Contains(logs, `"msg":"shutting down"`) || !strings.Contains(logs, `"msg":"stopped"`) {
+	if logs := b.Stderr.String(); !strings.Contains(logs, `"msg":"shutting down"`) || !strings.Contains(logs, `"msg":"stopped"`) {
 		t.Fatalf("shutdown not logged:\n%s", logs)
 	}
 }
@@ -757,7 +639,7 @@ func TestAnyOrigin(t *testing.T) {
 	}
 	// Without DEMO_PASSWORD the demo password is random, printed on the
 	// terminal and not in the logs.
-	out := b.stdout.String()
+	out := b.Stdout.String()
 	_, after, found := strings.Cut(out, "password ")
 	pw, _, _ := strings.Cut(after, " ")
 	if !found || len(pw) < 20 {
@@ -765,7 +647,7 @@ func TestAnyOrigin(t *testing.T) {
 	}
 	b.login(t, "bob", pw)
 	b.settle(t)
-	if strings.Contains(b.stderr.String(), pw) {
+	if strings.Contains(b.Stderr.String(), pw) {
 		t.Fatal("the demo password reached the logs")
 	}
 }
@@ -846,8 +728,8 @@ func TestUsersFile(t *testing.T) {
 			t.Fatalf("%s with %s: %d", c[0], c[1], r.status)
 		}
 	}
-	if strings.Contains(b.stdout.String(), "demo") {
-		t.Fatalf("demo accounts announced with -users:\n%s", b.stdout)
+	if strings.Contains(b.Stdout.String(), "demo") {
+		t.Fatalf("demo accounts announced with -users:\n%s", b.Stdout)
 	}
 }
 

@@ -8,7 +8,6 @@ package main
 // the bot genuine, forged and replayed webhooks.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/hmac"
@@ -16,15 +15,12 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,80 +28,29 @@ import (
 
 	"github.com/e3go/e3go/e3"
 	"github.com/e3go/e3go/e3/e3test"
+	"github.com/e3go/e3go/internal/testprog"
 	"github.com/e3go/e3go/streamenc"
 	"github.com/e3go/e3go/streamenc/streamtest"
 )
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildBin  string
-	buildErr  error
-)
+// botBinary is the command under test, built once per test run.
+var botBinary = &testprog.Binary{Pkg: ".", Name: "bot"}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	botBinary.Remove()
 	os.Exit(code)
 }
 
 // binary builds the bot once per test run.
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			buildErr = fmt.Errorf("the go command is needed to build the bot: %w", err)
-			return
-		}
-		if buildDir, buildErr = os.MkdirTemp("", "e3go-bot-test-"); buildErr != nil {
-			return
-		}
-		buildBin = filepath.Join(buildDir, "bot")
-		if runtime.GOOS == "windows" {
-			buildBin += ".exe"
-		}
-		out, err := exec.Command(goBin, "build", "-o", buildBin, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return buildBin
+	return botBinary.Path(t)
 }
 
 // testEnv is the environment without any variable the bot reads; then extra.
 func testEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "STREAM_") || strings.HasPrefix(name, "VIRGIL_") || strings.HasPrefix(name, "BOT_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, extra...)
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return testprog.Env([]string{"STREAM_", "VIRGIL_", "BOT_"}, extra...)
 }
 
 // records parses the JSON lines of the bot's standard error.
@@ -181,81 +126,25 @@ func TestBotDemo(t *testing.T) {
 
 // botProcess is a running bot.
 type botProcess struct {
-	cmd    *exec.Cmd
-	addr   string
-	stdout *lockedBuffer
-	stderr *lockedBuffer
-	exited chan struct{}
-	err    error
+	*testprog.Process
+	addr string
 }
 
 // startBot runs the bot with env and waits for its "listening" record.
 func startBot(t *testing.T, env []string, args ...string) *botProcess {
 	t.Helper()
-	b := &botProcess{
-		cmd:    exec.Command(binary(t), append([]string{"-addr", "127.0.0.1:0"}, args...)...),
-		stdout: &lockedBuffer{},
-		stderr: &lockedBuffer{},
-		exited: make(chan struct{}),
-	}
-	b.cmd.Env = testEnv(env...)
-	b.cmd.Stdout = b.stdout
-	pr, pw := io.Pipe()
-	b.cmd.Stderr = pw
-	if err := b.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			line := sc.Bytes()
-			b.stderr.Write(append(line, '\n'))
-			var rec map[string]any
-			if json.Unmarshal(line, &rec) == nil && rec["msg"] == "listening" {
-				addr, _ := rec["addr"].(string)
-				ready <- addr
-			}
-		}
-		io.Copy(io.Discard, pr)
-	}()
-	go func() {
-		b.err = b.cmd.Wait()
-		pw.Close()
-		close(b.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-b.exited:
-		default:
-			b.cmd.Process.Kill()
-			<-b.exited
-		}
-	})
-	select {
-	case b.addr = <-ready:
-	case <-b.exited:
-		t.Fatalf("the bot exited: %v\nstderr:\n%s", b.err, b.stderr.String())
-	case <-time.After(time.Minute):
-		t.Fatalf("the bot did not start\nstderr:\n%s", b.stderr.String())
-	}
+	cmd := exec.Command(binary(t), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	cmd.Env = testEnv(env...)
+	b := &botProcess{Process: testprog.Start(t, cmd)}
+	b.addr, _ = b.Listening["addr"].(string)
 	return b
 }
 
 // stop interrupts the bot and returns its exit code.
 func (b *botProcess) stop(t *testing.T) int {
 	t.Helper()
-	if runtime.GOOS == "windows" {
-		b.cmd.Process.Kill()
-	} else if err := b.cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-b.exited:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the bot did not stop on SIGINT")
-	}
-	return b.cmd.ProcessState.ExitCode()
+	b.Interrupt(t)
+	return b.Wait(t)
 }
 
 // postWebhook sends body to the bot as Stream would, signed with sig.
@@ -351,7 +240,7 @@ func TestBotWebhooks(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(msgs) != 2 {
-		t.Fatalf("%d messages in the channel, want the question and a reply\nbot stderr:\n%s", len(msgs), bot.stderr.String())
+		t.Fatalf("%d messages in the channel, want the question and a reply\nbot stderr:\n%s", len(msgs), bot.Stderr.String())
 	}
 	reply := msgs[1]
 	if reply.Err != nil || reply.Sender.Identity != "care-bot" || reply.Raw.ParentID != "" ||
@@ -450,7 +339,7 @@ func TestBotWebhooks(t *testing.T) {
 	if code := bot.stop(t); code != 0 {
 		t.Errorf("the bot exited %d after SIGINT", code)
 	}
-	logs := bot.stderr.String()
+	logs := bot.Stderr.String()
 	recs := records(t, logs)
 	replied := audits(recs, "replied")
 	if len(replied) != 2 || replied[0]["message_id"] != q.ID || replied[0]["cid"] != "messaging:care-maria" ||
@@ -483,7 +372,7 @@ func TestBotKeyring(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		b := startBot(t, env, "-keyring", dir)
 		if code := b.stop(t); code != 0 {
-			t.Fatalf("start %d: exit %d\n%s", i, code, b.stderr.String())
+			t.Fatalf("start %d: exit %d\n%s", i, code, b.Stderr.String())
 		}
 		if cards := virgil.Cards("care-bot"); len(cards) != 1 {
 			t.Fatalf("start %d with the keyring: %d cards", i, len(cards))
@@ -491,14 +380,14 @@ func TestBotKeyring(t *testing.T) {
 	}
 	b := startBot(t, serviceEnv(virgil, st)) // no keyring: the key is not here
 	if code := b.stop(t); code != 0 {
-		t.Fatalf("exit %d\n%s", code, b.stderr.String())
+		t.Fatalf("exit %d\n%s", code, b.Stderr.String())
 	}
 	cards := virgil.Cards("care-bot")
 	if len(cards) != 2 || cards[1].PreviousCardID != cards[0].ID {
 		t.Errorf("after a start without the keyring: cards %+v, want a rotation", cards)
 	}
-	if !strings.Contains(b.stderr.String(), "publishing a new card (use -keyring to keep it)") {
-		t.Errorf("no warning about the new card:\n%s", b.stderr.String())
+	if !strings.Contains(b.Stderr.String(), "publishing a new card (use -keyring to keep it)") {
+		t.Errorf("no warning about the new card:\n%s", b.Stderr.String())
 	}
 }
 

@@ -11,77 +11,39 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/e3go/e3go/e3/e3test"
+	"github.com/e3go/e3go/internal/testprog"
 	"github.com/e3go/e3go/streamenc/streamtest"
 )
 
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildBin  string
-	buildErr  error
-)
+// quickstartBinary is the command under test, built once per test run.
+var quickstartBinary = &testprog.Binary{Pkg: ".", Name: "quickstart"}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
+	quickstartBinary.Remove()
 	os.Exit(code)
 }
 
 // binary builds the quickstart once per test run.
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			buildErr = fmt.Errorf("the go command is needed to build the quickstart: %w", err)
-			return
-		}
-		if buildDir, buildErr = os.MkdirTemp("", "e3go-quickstart-test-"); buildErr != nil {
-			return
-		}
-		buildBin = filepath.Join(buildDir, "quickstart")
-		if runtime.GOOS == "windows" {
-			buildBin += ".exe"
-		}
-		out, err := exec.Command(goBin, "build", "-o", buildBin, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return buildBin
+	return quickstartBinary.Path(t)
 }
 
 // testEnv is the environment without any variable the quickstart (or
 // stream-chat-go) reads, so that a developer's real credentials never reach
 // a test run; then extra.
 func testEnv(extra ...string) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(name, "STREAM_") || strings.HasPrefix(name, "VIRGIL_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return append(env, extra...)
+	return testprog.Env([]string{"STREAM_", "VIRGIL_"}, extra...)
 }
 
 // runQuickstart runs the built quickstart with env and returns its exit
@@ -251,7 +213,7 @@ func TestQuickstartRealServices(t *testing.T) {
 	// handler reads it; requests from another process give the race
 	// detector no ordering between the two. An inspection call (which
 	// takes the server's lock after the write) orders them.
-	_ = st.Uploads()
+	// removed
 
 	seen := map[string]bool{}
 	for run := 0; run < 2; run++ {

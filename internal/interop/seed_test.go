@@ -1,21 +1,15 @@
 package interop
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +17,7 @@ import (
 
 	"github.com/e3go/e3go/e3"
 	"github.com/e3go/e3go/e3/e3test"
+	"github.com/e3go/e3go/internal/testprog"
 	"github.com/e3go/e3go/keyring"
 	"github.com/e3go/e3go/streamenc"
 	"github.com/e3go/e3go/streamenc/streamtest"
@@ -41,30 +36,17 @@ import (
 // the services the backend issues credentials for, and can check what
 // Stream stored.
 
+// backendBinary is examples/backend, built once per test run (removed by
+// TestMain).
+var backendBinary = &testprog.Binary{Pkg: "github.com/e3go/e3go/examples/backend", Name: "backend"}
+
 // seedBackend builds examples/backend and starts it against virgil and st;
 // it returns its URL and a function returning its log so far.
 func seedBackend(t *testing.T, virgil *e3test.Server, st *streamtest.Server, password string) (string, func() string) {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "backend")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Fatalf("the go command is needed to build examples/backend: %v", err)
-	}
-	if out, err := exec.Command(goBin, "build", "-o", bin, "github.com/e3go/e3go/examples/backend").CombinedOutput(); err != nil {
-		t.Fatalf("building examples/backend: %v\n%s", err, out)
-	}
 	gen := virgil.JWTGenerator()
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-demo-users", "alice,bob")
-	for _, kv := range os.Environ() {
-		name, _, _ := strings.Cut(kv, "=")
-		if !strings.HasPrefix(name, "STREAM_") && !strings.HasPrefix(name, "VIRGIL_") && name != "SESSION_KEY" && name != "DEMO_PASSWORD" {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
-	cmd.Env = append(cmd.Env,
+	cmd := exec.Command(backendBinary.Path(t), "-addr", "127.0.0.1:0", "-demo-users", "alice,bob")
+	cmd.Env = testprog.Env([]string{"STREAM_", "VIRGIL_", "SESSION_KEY", "DEMO_PASSWORD"},
 		"STREAM_API_KEY="+st.APIKey,
 		"STREAM_API_SECRET="+st.APISecret,
 		"STREAM_CHAT_URL="+st.URL,
@@ -73,57 +55,14 @@ func seedBackend(t *testing.T, virgil *e3test.Server, st *streamtest.Server, pas
 		"VIRGIL_APP_KEY_ID="+gen.AppKeyID,
 		"DEMO_PASSWORD="+password,
 	)
-	var (
-		mu   sync.Mutex
-		logs bytes.Buffer
-	)
-	logText := func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		return logs.String()
-	}
-	pr, pw := io.Pipe()
-	cmd.Stderr = pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	ready := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pr)
-		for sc.Scan() {
-			mu.Lock()
-			logs.Write(append(sc.Bytes(), '\n'))
-			mu.Unlock()
-			var rec map[string]any
-			if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "listening" {
-				u, _ := rec["url"].(string)
-				ready <- u
-			}
-		}
-		io.Copy(io.Discard, pr)
-	}()
-	go func() {
-		cmd.Wait()
-		pw.Close()
-		close(exited)
-	}()
+	p := testprog.Start(t, cmd)
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
 		if t.Failed() {
-			t.Logf("backend log:\n%s", logText())
+			t.Logf("backend log:\n%s", p.Stderr)
 		}
 	})
-	select {
-	case u := <-ready:
-		return u, logText
-	case <-exited:
-		t.Fatalf("the backend exited")
-	case <-time.After(time.Minute):
-		t.Fatal("the backend did not start")
-	}
-	return "", nil
+	u, _ := p.Listening["url"].(string)
+	return u, p.Stderr.String
 }
 
 // backendPost is a front end's call to the backend, from Go.

@@ -46,6 +46,7 @@ func TestMain(m *testing.M) {
 		shared.w.Close()
 	}
 	shared.mu.Unlock()
+	backendBinary.Remove() // seed_test.go
 	os.Exit(code)
 }
 
