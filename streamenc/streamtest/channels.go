@@ -62,6 +62,20 @@ func (c *reqCtx) lookupChannel() (*channel, *apiError) {
 	return ch, nil
 }
 
+// lookupChannelFor finds the channel as lookupChannel does, then checks
+// that the caller may perform action on it with check (requireMember,
+// requireModerator or requireOwner).
+func (c *reqCtx) lookupChannelFor(check func(ch *channel, action string) *apiError, action string) (*channel, *apiError) {
+	ch, aerr := c.lookupChannel()
+	if aerr != nil {
+		return nil, aerr
+	}
+	if aerr := check(ch, action); aerr != nil {
+		return nil, aerr
+	}
+	return ch, nil
+}
+
 // isAdmin reports whether the caller bypasses permission checks: server
 // tokens, users with the global role admin, and every user when the app
 // has disable_permissions_checks.
@@ -99,14 +113,9 @@ func (c *reqCtx) requireModerator(ch *channel, action string) *apiError {
 // "user_id" or "user" in o; with a user token it is always the token's
 // user, and naming someone else is refused.
 func (c *reqCtx) actingUser(o obj) (string, *apiError) {
-	id, aerr := c.str(o, "user_id")
+	id, aerr := c.userRef(o)
 	if aerr != nil {
 		return "", aerr
-	}
-	if id == "" {
-		if id, aerr = c.idOf(o, "user"); aerr != nil {
-			return "", aerr
-		}
 	}
 	if !c.auth.server {
 		if id != "" && id != c.auth.userID {
@@ -156,14 +165,9 @@ func (c *reqCtx) memberSpecs(o obj, key string) ([]memberSpec, *apiError) {
 		if !ok || isNull(it) {
 			return nil, c.inputErr("%s must hold user IDs or member objects", key)
 		}
-		id, aerr := c.str(mo, "user_id")
+		id, aerr := c.userRef(mo)
 		if aerr != nil {
 			return nil, aerr
-		}
-		if id == "" {
-			if id, aerr = c.idOf(mo, "user"); aerr != nil {
-				return nil, aerr
-			}
 		}
 		role, aerr := c.str(mo, "channel_role")
 		if aerr != nil {
@@ -773,11 +777,7 @@ func (s *Server) partialUpdateChannel(c *reqCtx) (int, map[string]any, *apiError
 	if aerr != nil {
 		return 0, nil, aerr
 	}
-	setO, aerr := c.object(body, "set")
-	if aerr != nil {
-		return 0, nil, aerr
-	}
-	unset, aerr := c.strList(body, "unset")
+	setO, unset, aerr := c.setUnset(body)
 	if aerr != nil {
 		return 0, nil, aerr
 	}
@@ -800,11 +800,8 @@ func (s *Server) partialUpdateChannel(c *reqCtx) (int, map[string]any, *apiError
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch, aerr := c.lookupChannel()
+	ch, aerr := c.lookupChannelFor(c.requireModerator, "UpdateChannel")
 	if aerr != nil {
-		return 0, nil, aerr
-	}
-	if aerr := c.requireModerator(ch, "UpdateChannel"); aerr != nil {
 		return 0, nil, aerr
 	}
 	next := ch.custom.clone()
@@ -840,11 +837,8 @@ func (s *Server) partialUpdateChannel(c *reqCtx) (int, map[string]any, *apiError
 func (s *Server) deleteChannel(c *reqCtx) (int, map[string]any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch, aerr := c.lookupChannel()
+	ch, aerr := c.lookupChannelFor(c.requireOwner, "DeleteChannel")
 	if aerr != nil {
-		return 0, nil, aerr
-	}
-	if aerr := c.requireOwner(ch, "DeleteChannel"); aerr != nil {
 		return 0, nil, aerr
 	}
 	rendered := s.renderChannel(ch)
@@ -903,11 +897,8 @@ func (s *Server) truncateChannel(c *reqCtx) (int, map[string]any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch, aerr := c.lookupChannel()
+	ch, aerr := c.lookupChannelFor(c.requireOwner, "TruncateChannel")
 	if aerr != nil {
-		return 0, nil, aerr
-	}
-	if aerr := c.requireOwner(ch, "TruncateChannel"); aerr != nil {
 		return 0, nil, aerr
 	}
 	if aerr := c.missingUsers(actor); aerr != nil {
@@ -1121,11 +1112,8 @@ func (s *Server) queryMembers(c *reqCtx) (int, map[string]any, *apiError) {
 		id = distinctID(ids)
 	}
 	c.params = map[string]string{"type": typ, "id": id}
-	ch, aerr := c.lookupChannel()
+	ch, aerr := c.lookupChannelFor(c.requireMember, "ReadChannelMembers")
 	if aerr != nil {
-		return 0, nil, aerr
-	}
-	if aerr := c.requireMember(ch, "ReadChannelMembers"); aerr != nil {
 		return 0, nil, aerr
 	}
 	f, aerr := c.compileFilter(filter)
@@ -1181,11 +1169,8 @@ func (s *Server) markRead(c *reqCtx) (int, map[string]any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch, aerr := c.lookupChannel()
+	ch, aerr := c.lookupChannelFor(c.requireMember, "ReadChannel")
 	if aerr != nil {
-		return 0, nil, aerr
-	}
-	if aerr := c.requireMember(ch, "ReadChannel"); aerr != nil {
 		return 0, nil, aerr
 	}
 	if aerr := c.missingUsers(uid); aerr != nil {
@@ -1261,11 +1246,8 @@ func (s *Server) sendEvent(c *reqCtx) (int, map[string]any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch, aerr := c.lookupChannel()
+	ch, aerr := c.lookupChannelFor(c.requireMember, "SendCustomEvent")
 	if aerr != nil {
-		return 0, nil, aerr
-	}
-	if aerr := c.requireMember(ch, "SendCustomEvent"); aerr != nil {
 		return 0, nil, aerr
 	}
 	if aerr := c.missingUsers(uid); aerr != nil {

@@ -111,6 +111,20 @@ func (c *reqCtx) strList(o obj, key string) ([]string, *apiError) {
 	return l, nil
 }
 
+// setUnset reads the "set" object and the "unset" list of a partial
+// update (of a channel, a message or a user).
+func (c *reqCtx) setUnset(o obj) (obj, []string, *apiError) {
+	setO, aerr := c.object(o, "set")
+	if aerr != nil {
+		return nil, nil, aerr
+	}
+	unset, aerr := c.strList(o, "unset")
+	if aerr != nil {
+		return nil, nil, aerr
+	}
+	return setO, unset, nil
+}
+
 // userIDList accepts an array whose items are user-ID strings or objects
 // with "id" or "user_id" (the two encodings stream-chat-go sends, §2.3).
 func (c *reqCtx) userIDList(o obj, key string) ([]string, *apiError) {
@@ -172,6 +186,16 @@ func (c *reqCtx) idOf(o obj, key string) (string, *apiError) {
 		return "", aerr
 	}
 	return c.str(sub, "id")
+}
+
+// userRef reads the user an object names: its "user_id", or else the "id"
+// of its "user" object (stream-chat-go sends either).
+func (c *reqCtx) userRef(o obj) (string, *apiError) {
+	id, aerr := c.str(o, "user_id")
+	if aerr != nil || id != "" {
+		return id, aerr
+	}
+	return c.idOf(o, "user")
 }
 
 // compactRaw returns raw in compact form (custom data is stored compact).

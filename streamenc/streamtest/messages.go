@@ -77,13 +77,8 @@ func (c *reqCtx) parseMessage(mo obj) (*msgFields, *apiError) {
 	if f.typ, aerr = c.str(mo, "type"); aerr != nil {
 		return nil, aerr
 	}
-	if f.sender, aerr = c.str(mo, "user_id"); aerr != nil {
+	if f.sender, aerr = c.userRef(mo); aerr != nil {
 		return nil, aerr
-	}
-	if f.sender == "" {
-		if f.sender, aerr = c.idOf(mo, "user"); aerr != nil {
-			return nil, aerr
-		}
 	}
 	if f.attachments, aerr = c.attachments(mo); aerr != nil {
 		return nil, aerr
@@ -473,11 +468,7 @@ func (s *Server) partialUpdateMessage(c *reqCtx) (int, map[string]any, *apiError
 	if aerr != nil {
 		return 0, nil, aerr
 	}
-	setO, aerr := c.object(body, "set")
-	if aerr != nil {
-		return 0, nil, aerr
-	}
-	unset, aerr := c.strList(body, "unset")
+	setO, unset, aerr := c.setUnset(body)
 	if aerr != nil {
 		return 0, nil, aerr
 	}
@@ -708,11 +699,8 @@ func (s *Server) getManyMessages(c *reqCtx) (int, map[string]any, *apiError) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch, aerr := c.lookupChannel()
+	ch, aerr := c.lookupChannelFor(c.requireMember, "ReadChannel")
 	if aerr != nil {
-		return 0, nil, aerr
-	}
-	if aerr := c.requireMember(ch, "ReadChannel"); aerr != nil {
 		return 0, nil, aerr
 	}
 	var hidden int64

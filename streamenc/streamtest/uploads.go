@@ -143,11 +143,8 @@ func (s *Server) uploadFile(c *reqCtx) (int, map[string]any, *apiError) {
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch, aerr := c.lookupChannel()
+	ch, aerr := c.lookupChannelFor(c.requireMember, "UploadAttachment")
 	if aerr != nil {
-		return 0, nil, aerr
-	}
-	if aerr := c.requireMember(ch, "UploadAttachment"); aerr != nil {
 		return 0, nil, aerr
 	}
 	if aerr := c.missingUsers(uid); aerr != nil {
@@ -199,11 +196,8 @@ func (s *Server) deleteFile(c *reqCtx) (int, map[string]any, *apiError) {
 	kind := c.route.segs[len(c.route.segs)-1]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ch, aerr := c.lookupChannel()
+	ch, aerr := c.lookupChannelFor(c.requireMember, "DeleteAttachment")
 	if aerr != nil {
-		return 0, nil, aerr
-	}
-	if aerr := c.requireMember(ch, "DeleteAttachment"); aerr != nil {
 		return 0, nil, aerr
 	}
 	for id, up := range s.st.uploads {

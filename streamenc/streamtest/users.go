@@ -212,11 +212,7 @@ func (s *Server) partialUpdateUsers(c *reqCtx) (int, map[string]any, *apiError) 
 		if !c.auth.server && id != c.auth.userID {
 			return 0, nil, c.notAllowed("UpdateUser", "app")
 		}
-		setO, aerr := c.object(o, "set")
-		if aerr != nil {
-			return 0, nil, aerr
-		}
-		unset, aerr := c.strList(o, "unset")
+		setO, unset, aerr := c.setUnset(o)
 		if aerr != nil {
 			return 0, nil, aerr
 		}
