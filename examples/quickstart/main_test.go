@@ -209,11 +209,6 @@ func TestQuickstartRealServices(t *testing.T) {
 	defer virgil.Close()
 	st := streamtest.NewServer()
 	defer st.Close()
-	// streamtest sets st.URL after its listener starts and its upload
-	// handler reads it; requests from another process give the race
-	// detector no ordering between the two. An inspection call (which
-	// takes the server's lock after the write) orders them.
-	// removed
 
 	seen := map[string]bool{}
 	for run := 0; run < 2; run++ {

@@ -71,7 +71,8 @@ type Config struct {
 // port. Create one with NewServer; it is safe for concurrent use.
 type Server struct {
 	// URL is the base URL of the server, of the form http://127.0.0.1:port,
-	// with no trailing slash: assign it to stream.Client.BaseURL as is.
+	// with no trailing slash: assign it to stream.Client.BaseURL as is. It
+	// is set before the server starts serving; do not change it.
 	URL string
 	// APIKey and APISecret are the app's credentials. They are for reading:
 	// changing them has no effect on the server.
@@ -162,8 +163,14 @@ func NewServerWithConfig(cfg Config) *Server {
 	s.routes = s.buildRoutes()
 	s.wh = newWebhookQueue(s)
 	s.hs = httptest.NewUnstartedServer(http.HandlerFunc(s.serveHTTP))
+	// URL is set before the server starts serving and never written again:
+	// handlers read it (upload URLs), and requests from another process give
+	// the race detector no ordering with a write made after Start.
+	s.URL = "http://" + s.hs.Listener.Addr().String()
 	s.hs.Start()
-	s.URL = s.hs.URL
+	if s.hs.URL != s.URL {
+		panic("streamtest: server URL " + s.hs.URL + " differs from its listener's " + s.URL)
+	}
 	return s
 }
 
