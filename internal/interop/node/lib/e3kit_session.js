@@ -1,6 +1,8 @@
 // Lifecycle of e3kit-node 2.5.1 EThree instances in the long-lived worker,
-// shared by ops/e3kit.js and ops/e3kit_client.js. (It lives outside ops/:
-// worker.js turns every file there into ops.)
+// shared by ops/e3kit.js, ops/e3kit_client.js, ops/e3kit_group.js and
+// ops/seed.js, with what those ops files keep per instance (Sessions, and the
+// card and group lookups below). (It lives outside ops/: worker.js turns
+// every file there into ops.)
 //
 // EThree's constructor starts opening the group storage, a LevelDB
 // (leveldown) under groupStorageName wrapped in three levelup instances
@@ -152,6 +154,89 @@ function storagePaths(dir) {
   return { storageName: path.join(String(dir), 'keys'), groupStorageName: path.join(String(dir), 'groups') };
 }
 
+// Sessions keeps an ops file's EThree instances by the handle `h` the Go
+// test chooses. A session is an object {h, e3, ...}: e3 is the EThree, and
+// the ops files add what they keep, such as cards (found cards by identity,
+// for cardOf) and groups (e3kit groups by id, for groupOf). `what` names a
+// session in errors ("e3kit session"); `startOp` is the op that starts one
+// ("e3kit_client.init"), whose file name also labels the storage's log lines.
+class Sessions {
+  constructor(what, startOp) {
+    this.what = what;
+    this.startOp = startOp;
+    this.byHandle = new Map();
+  }
+
+  // get returns the session under a.h, or throws.
+  get(a) {
+    const s = this.byHandle.get(String(a.h));
+    if (!s) throw new Error(`no ${this.what} ${JSON.stringify(a.h)} (call ${this.startOp} first)`);
+    return s;
+  }
+
+  // checkFree throws if a session is kept under h.
+  checkFree(h) {
+    if (this.byHandle.has(String(h))) throw new Error(`${this.what} ${h} exists`);
+  }
+
+  // start sets s.e3 to an EThree made with initialize (so: once its group
+  // storage is open) and keeps s under s.h, which must be free.
+  async start(s, EThree, getToken, options) {
+    this.checkFree(s.h);
+    s.e3 = await initialize(EThree, getToken, options, `${this.startOp.split('.')[0]} ${s.h}`);
+    this.byHandle.set(String(s.h), s);
+    return s;
+  }
+
+  // close {h} forgets the session under h and closes its storage (call it
+  // before the storage directory is removed); false if there was none.
+  async close(a) {
+    const s = this.byHandle.get(String(a.h));
+    this.byHandle.delete(String(a.h));
+    return s ? close(s.e3) : false;
+  }
+}
+
+// cardOf returns the card session s found for identity.
+function cardOf(s, identity) {
+  const c = s.cards.get(String(identity));
+  if (!c) throw new Error(`session ${s.h}: no card for ${JSON.stringify(identity)} (call findUsers first)`);
+  return c;
+}
+
+// cardsOf is {identity: card} for the identities, what e3kit's group methods
+// and multi-recipient encryption take.
+function cardsOf(s, identities) {
+  return Object.fromEntries(identities.map(String).map((id) => [id, cardOf(s, id)]));
+}
+
+// groupOf returns the e3kit group session s keeps under id.
+function groupOf(s, id) {
+  const g = s.groups.get(String(id));
+  if (!g) throw new Error(`session ${s.h}: no group ${JSON.stringify(id)}`);
+  return g;
+}
+
+// findUsers looks the identities up with one e3kit findUsers call, keeps the
+// cards in s.cards and returns {identity: describe(card)}.
+async function findUsers(s, identities, describe) {
+  const res = await s.e3.findUsers(identities.map(String));
+  const out = {};
+  for (const [id, c] of Object.entries(res)) {
+    s.cards.set(id, c);
+    out[id] = describe(c);
+  }
+  return out;
+}
+
+// optString is undefined for an argument left out (undefined or null), the
+// string otherwise: e3kit's optional keyName.
+const optString = (v) => (v === undefined || v === null ? undefined : String(v));
+
+// optDate is undefined for an argument left out, otherwise the Date of a
+// count of milliseconds since the epoch: e3kit's optional verifying date.
+const optDate = (ms) => (ms === undefined || ms === null ? undefined : new Date(Number(ms)));
+
 guardRejections();
 
-module.exports = { initialize, close, guardRejections, storagePaths };
+module.exports = { initialize, close, guardRejections, storagePaths, Sessions, cardOf, cardsOf, groupOf, findUsers, optString, optDate };

@@ -18,7 +18,9 @@
 const http = require('http');
 const e3session = require('../lib/e3kit_session.js');
 
-const users = new Map();
+const { cardOf, cardsOf, groupOf, optString } = e3session;
+const users = new e3session.Sessions('e3kit user', 'e3kit.init');
+const user = (a) => users.get(a);
 let mods;
 
 // load resolves e3kit-node and the virgil-sdk it uses, from e3kit's
@@ -29,24 +31,6 @@ function load(env) {
     mods = { e3kit: require(env.e3kitDir), sdk: require(sdkPath), vc: env.virgilCrypto('5.1.2'), crypto: env.crypto('5.1.2') };
   }
   return mods;
-}
-
-function user(a) {
-  const u = users.get(String(a.h));
-  if (!u) throw new Error(`no e3kit user ${JSON.stringify(a.h)} (call e3kit.init first)`);
-  return u;
-}
-
-function card(u, identity) {
-  const c = u.cards.get(String(identity));
-  if (!c) throw new Error(`user ${u.h}: no card of ${JSON.stringify(identity)} (call e3kit.findUsers first)`);
-  return c;
-}
-
-function group(u, id) {
-  const g = u.groups.get(String(id));
-  if (!g) throw new Error(`user ${u.h}: no group ${JSON.stringify(id)}`);
-  return g;
 }
 
 function getURL(url) {
@@ -92,7 +76,7 @@ function cardInfo(u, c) {
 exports.init = async (a, env) => {
   const { e3kit } = load(env);
   const h = String(a.h);
-  if (users.has(h)) throw new Error(`user ${h} exists`);
+  users.checkFree(h);
   const identity = String(a.identity);
   let getToken;
   if (a.tokens && a.tokens.url) {
@@ -105,26 +89,21 @@ exports.init = async (a, env) => {
     throw new Error('init: tokens.url or tokens.app is required');
   }
   const u = { h, cards: new Map(), groups: new Map(), tokenCalls: 0 };
-  u.e3 = await e3session.initialize(
+  await users.start(
+    u,
     e3kit.EThree,
     async (ctx) => {
       u.tokenCalls++;
       return getToken(ctx);
     },
     { apiUrl: String(a.apiUrl), ...e3session.storagePaths(a.dir) },
-    `e3kit ${h}`,
   );
-  users.set(h, u);
   return { identity: u.e3.identity, hasLocalPrivateKey: await u.e3.hasLocalPrivateKey() };
 };
 
 // close {h} forgets user h and closes its storage; false if there was no
 // such user.
-exports.close = async (a) => {
-  const u = users.get(String(a.h));
-  users.delete(String(a.h));
-  return u ? e3session.close(u.e3) : false;
-};
+exports.close = async (a) => users.close(a);
 
 exports.register = async (a) => (await user(a).e3.register(), true);
 exports.unregister = async (a) => (await user(a).e3.unregister(), true);
@@ -135,13 +114,7 @@ exports.hasLocalPrivateKey = async (a) => user(a).e3.hasLocalPrivateKey();
 // findUsers {h, identities} → {identity: card info}; keeps the cards.
 exports.findUsers = async (a) => {
   const u = user(a);
-  const res = await u.e3.findUsers(a.identities.map(String));
-  const out = {};
-  for (const [id, c] of Object.entries(res)) {
-    u.cards.set(id, c);
-    out[id] = cardInfo(u, c);
-  }
-  return out;
+  return e3session.findUsers(u, a.identities, (c) => cardInfo(u, c));
 };
 
 // authEncrypt {h, to: [identity], text} → base64 ciphertext (e3kit adds
@@ -149,17 +122,17 @@ exports.findUsers = async (a) => {
 exports.authEncrypt = async (a) => {
   const u = user(a);
   const to = a.to.map(String);
-  const recipients = to.length === 1 ? card(u, to[0]) : Object.fromEntries(to.map((id) => [id, card(u, id)]));
+  const recipients = to.length === 1 ? cardOf(u, to[0]) : cardsOf(u, to);
   return u.e3.authEncrypt(String(a.text), recipients);
 };
 
 // authDecrypt {h, from, text: base64 ciphertext} → plaintext string.
 exports.authDecrypt = async (a) => {
   const u = user(a);
-  return u.e3.authDecrypt(String(a.text), card(u, a.from));
+  return u.e3.authDecrypt(String(a.text), cardOf(u, a.from));
 };
 
-const keyName = (a) => (a.keyName === undefined || a.keyName === null ? undefined : String(a.keyName));
+const keyName = (a) => optString(a.keyName);
 
 exports.backupPrivateKey = async (a) => (await user(a).e3.backupPrivateKey(String(a.password), keyName(a)), true);
 exports.restorePrivateKey = async (a) => (await user(a).e3.restorePrivateKey(String(a.password), keyName(a)), true);
@@ -174,7 +147,6 @@ exports.resetPrivateKeyBackup = async (a) => {
 
 // Groups: {h, groupId, ...}; participants come back sorted.
 const participants = (g) => [...g.participants].sort();
-const cardsOf = (u, ids) => Object.fromEntries(ids.map(String).map((id) => [id, card(u, id)]));
 
 exports.createGroup = async (a) => {
   const u = user(a);
@@ -184,31 +156,31 @@ exports.createGroup = async (a) => {
 };
 exports.loadGroup = async (a) => {
   const u = user(a);
-  const g = await u.e3.loadGroup(String(a.groupId), card(u, a.initiator));
+  const g = await u.e3.loadGroup(String(a.groupId), cardOf(u, a.initiator));
   u.groups.set(String(a.groupId), g);
   return participants(g);
 };
 exports.groupAdd = async (a) => {
   const u = user(a);
-  const g = group(u, a.groupId);
+  const g = groupOf(u, a.groupId);
   await g.add(cardsOf(u, a.members));
   return participants(g);
 };
 exports.groupRemove = async (a) => {
   const u = user(a);
-  const g = group(u, a.groupId);
+  const g = groupOf(u, a.groupId);
   await g.remove(cardsOf(u, a.members));
   return participants(g);
 };
 exports.groupUpdate = async (a) => {
-  const g = group(user(a), a.groupId);
+  const g = groupOf(user(a), a.groupId);
   await g.update();
   return participants(g);
 };
-exports.groupEncrypt = async (a) => group(user(a), a.groupId).encrypt(String(a.text));
+exports.groupEncrypt = async (a) => groupOf(user(a), a.groupId).encrypt(String(a.text));
 exports.groupDecrypt = async (a) => {
   const u = user(a);
-  return group(u, a.groupId).decrypt(String(a.text), card(u, a.from));
+  return groupOf(u, a.groupId).decrypt(String(a.text), cardOf(u, a.from));
 };
 exports.deleteGroup = async (a) => {
   const u = user(a);

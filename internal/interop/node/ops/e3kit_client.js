@@ -18,25 +18,14 @@
 
 const e3session = require('../lib/e3kit_session.js');
 
-const sessions = new Map();
-let e3kit;
+const { optString, optDate } = e3session;
+const sessions = new e3session.Sessions('e3kit session', 'e3kit_client.init');
+const session = (a) => sessions.get(a);
 
-function load(env) {
-  if (!e3kit) e3kit = require(env.e3kitDir);
-  return e3kit;
-}
-
-function session(a) {
-  const s = sessions.get(String(a.h));
-  if (!s) throw new Error(`no e3kit session ${JSON.stringify(a.h)} (call e3kit_client.init first)`);
-  return s;
-}
-
+// cardOf is the found card of identity, or none (the own key) for null.
 function cardOf(s, identity) {
   if (identity === null || identity === undefined) return undefined;
-  const c = s.cards.get(identity);
-  if (!c) throw new Error(`session ${s.h}: no card for ${JSON.stringify(identity)} (call findUsers first)`);
-  return c;
+  return e3session.cardOf(s, identity);
 }
 
 function cardInfo(c) {
@@ -49,12 +38,10 @@ function cardInfo(c) {
 // storage lives under dir). Returns its identity and whether it found a
 // private key in its storage.
 exports.init = async (a, env) => {
-  const { EThree } = load(env);
-  if (sessions.has(String(a.h))) throw new Error(`session ${a.h} exists`);
+  const { EThree } = require(env.e3kitDir);
   const s = { h: String(a.h), token: String(a.token), cards: new Map() };
   const getToken = async () => s.token;
-  s.e3 = await e3session.initialize(EThree, getToken, { apiUrl: String(a.apiUrl), ...e3session.storagePaths(a.dir), useSha256Identifiers: !!a.sha256 }, `e3kit_client ${s.h}`);
-  sessions.set(s.h, s);
+  await sessions.start(s, EThree, getToken, { apiUrl: String(a.apiUrl), ...e3session.storagePaths(a.dir), useSha256Identifiers: !!a.sha256 });
   return { identity: s.e3.identity, hasLocalPrivateKey: await s.e3.hasLocalPrivateKey() };
 };
 
@@ -65,11 +52,7 @@ exports.setToken = async (a) => {
 
 // close {h} ends a session and closes its storage (call it before its
 // directory is removed); false if there was no such session.
-exports.close = async (a) => {
-  const s = sessions.get(String(a.h));
-  sessions.delete(String(a.h));
-  return s ? e3session.close(s.e3) : false;
-};
+exports.close = async (a) => sessions.close(a);
 
 exports.register = async (a) => {
   await session(a).e3.register();
@@ -95,16 +78,7 @@ exports.hasLocalPrivateKey = async (a) => session(a).e3.hasLocalPrivateKey();
 
 // findUsers {h, identities} looks the identities up (one e3kit findUsers
 // call), keeps the cards, and returns their ids and chains by identity.
-exports.findUsers = async (a) => {
-  const s = session(a);
-  const res = await s.e3.findUsers(a.identities.map(String));
-  const out = {};
-  for (const [id, card] of Object.entries(res)) {
-    s.cards.set(id, card);
-    out[id] = cardInfo(card);
-  }
-  return out;
-};
+exports.findUsers = async (a) => e3session.findUsers(session(a), a.identities, cardInfo);
 
 // authEncrypt {h, to: [identity...], data?: [b64...], text?: [string...]}
 // encrypts each message for the found cards of `to` (e3kit adds the own
@@ -114,7 +88,7 @@ exports.authEncrypt = async (a, env) => {
   const to = (a.to || []).map(String);
   let recipients;
   if (to.length === 1) recipients = cardOf(s, to[0]);
-  else if (to.length > 1) recipients = Object.fromEntries(to.map((id) => [id, cardOf(s, id)]));
+  else if (to.length > 1) recipients = e3session.cardsOf(s, to);
   const out = { data: [], text: [] };
   for (const [i, m] of (a.data || []).entries()) out.data.push(await s.e3.authEncrypt(env.bin(m, `data[${i}]`), recipients));
   for (const m of a.text || []) out.text.push(await s.e3.authEncrypt(String(m), recipients));
@@ -129,7 +103,7 @@ exports.authEncrypt = async (a, env) => {
 exports.authDecrypt = async (a, env) => {
   const s = session(a);
   const from = cardOf(s, a.from);
-  const date = a.date === undefined || a.date === null ? undefined : new Date(Number(a.date));
+  const date = optDate(a.date);
   const out = { data: [], text: [] };
   for (const [i, m] of (a.data || []).entries()) out.data.push(await s.e3.authDecrypt(env.bin(m, `data[${i}]`), from, date));
   for (const m of a.text || []) out.text.push(await s.e3.authDecrypt(String(m), from, date));
@@ -142,7 +116,7 @@ exports.authDecrypt = async (a, env) => {
 exports.authDecryptEach = async (a, env) => {
   const s = session(a);
   const from = cardOf(s, a.from);
-  const date = a.date === undefined || a.date === null ? undefined : new Date(Number(a.date));
+  const date = optDate(a.date);
   const out = [];
   for (const [i, m] of (a.data || []).entries()) {
     try {
@@ -155,30 +129,31 @@ exports.authDecryptEach = async (a, env) => {
 };
 
 exports.backupPrivateKey = async (a) => {
-  await session(a).e3.backupPrivateKey(String(a.password), a.keyName === undefined || a.keyName === null ? undefined : String(a.keyName));
+  await session(a).e3.backupPrivateKey(String(a.password), optString(a.keyName));
   return true;
 };
 
 exports.restorePrivateKey = async (a) => {
-  await session(a).e3.restorePrivateKey(String(a.password), a.keyName === undefined || a.keyName === null ? undefined : String(a.keyName));
+  await session(a).e3.restorePrivateKey(String(a.password), optString(a.keyName));
   return true;
 };
 
 exports.changePassword = async (a) => {
-  await session(a).e3.changePassword(String(a.oldPassword), String(a.newPassword), a.keyName === undefined || a.keyName === null ? undefined : String(a.keyName));
+  await session(a).e3.changePassword(String(a.oldPassword), String(a.newPassword), optString(a.keyName));
   return true;
 };
 
 exports.resetPrivateKeyBackup = async (a) => {
   const s = session(a);
-  if (a.keyName === undefined || a.keyName === null) await s.e3.resetPrivateKeyBackup();
-  else await s.e3.resetPrivateKeyBackupWithKeyName(String(a.keyName));
+  const keyName = optString(a.keyName);
+  if (keyName === undefined) await s.e3.resetPrivateKeyBackup();
+  else await s.e3.resetPrivateKeyBackupWithKeyName(keyName);
   return true;
 };
 
 // derivePasswords {password} returns e3kit's EThree.derivePasswords.
 exports.derivePasswords = async (a, env) => {
-  const { EThree } = load(env);
+  const { EThree } = require(env.e3kitDir);
   const r = await EThree.derivePasswords(String(a.password));
   return { loginPassword: r.loginPassword, backupPassword: r.backupPassword };
 };

@@ -16,35 +16,14 @@
 
 const e3session = require('../lib/e3kit_session.js');
 
-const sessions = new Map();
+const { cardOf, cardsOf, groupOf, optDate } = e3session;
+const sessions = new e3session.Sessions('e3kit session', 'e3kit_group.init');
+const session = (a) => sessions.get(a);
 let e3kit;
 
 function load(env) {
   if (!e3kit) e3kit = require(env.e3kitDir);
   return e3kit;
-}
-
-function session(a) {
-  const s = sessions.get(String(a.h));
-  if (!s) throw new Error(`no e3kit session ${JSON.stringify(a.h)} (call e3kit_group.init first)`);
-  return s;
-}
-
-function cardOf(s, identity) {
-  const c = s.cards.get(String(identity));
-  if (!c) throw new Error(`session ${s.h}: no card for ${JSON.stringify(identity)} (call findUsers first)`);
-  return c;
-}
-
-function groupOf(s, id) {
-  const g = s.groups.get(String(id));
-  if (!g) throw new Error(`session ${s.h}: no group ${JSON.stringify(id)}`);
-  return g;
-}
-
-// findUsersResult is what e3kit's group methods take: {identity: card}.
-function findUsersResult(s, ids) {
-  return Object.fromEntries(ids.map(String).map((id) => [id, cardOf(s, id)]));
 }
 
 // named gives a GroupError the name of its code.
@@ -79,40 +58,25 @@ function info(g) {
 // init {h, apiUrl, token, dir} starts a session.
 exports.init = async (a, env) => {
   const { EThree } = load(env);
-  if (sessions.has(String(a.h))) throw new Error(`session ${a.h} exists`);
   const s = { h: String(a.h), token: String(a.token), cards: new Map(), groups: new Map() };
-  s.e3 = await e3session.initialize(EThree, async () => s.token, { apiUrl: String(a.apiUrl), ...e3session.storagePaths(a.dir) }, `e3kit_group ${s.h}`);
-  sessions.set(s.h, s);
+  await sessions.start(s, EThree, async () => s.token, { apiUrl: String(a.apiUrl), ...e3session.storagePaths(a.dir) });
   return { identity: s.e3.identity };
 };
 
 // close {h} ends a session and closes its storage; false if there was no
 // such session.
-exports.close = async (a) => {
-  const s = sessions.get(String(a.h));
-  sessions.delete(String(a.h));
-  return s ? e3session.close(s.e3) : false;
-};
+exports.close = async (a) => sessions.close(a);
 exports.register = async (a) => (await session(a).e3.register(), true);
 exports.cleanup = async (a) => (await session(a).e3.cleanup(), true);
 exports.rotatePrivateKey = async (a) => (await session(a).e3.rotatePrivateKey(), true);
 
 // findUsers {h, identities} keeps the cards; returns their ids by identity.
-exports.findUsers = async (a) => {
-  const s = session(a);
-  const res = await s.e3.findUsers(a.identities.map(String));
-  const out = {};
-  for (const [id, c] of Object.entries(res)) {
-    s.cards.set(id, c);
-    out[id] = c.id;
-  }
-  return out;
-};
+exports.findUsers = async (a) => e3session.findUsers(session(a), a.identities, (c) => c.id);
 
 // createGroup {h, groupId, members: [identity]} → info.
 exports.createGroup = op(async (a) => {
   const s = session(a);
-  const g = await s.e3.createGroup(String(a.groupId), findUsersResult(s, a.members || []));
+  const g = await s.e3.createGroup(String(a.groupId), cardsOf(s, a.members || []));
   s.groups.set(String(a.groupId), g);
   return info(g);
 });
@@ -143,14 +107,14 @@ exports.update = op(async (a) => {
 exports.add = op(async (a) => {
   const s = session(a);
   const g = groupOf(s, a.groupId);
-  await g.add(findUsersResult(s, a.members));
+  await g.add(cardsOf(s, a.members));
   return info(g);
 });
 
 exports.remove = op(async (a) => {
   const s = session(a);
   const g = groupOf(s, a.groupId);
-  await g.remove(findUsersResult(s, a.members));
+  await g.remove(cardsOf(s, a.members));
   return info(g);
 });
 
@@ -185,7 +149,7 @@ exports.decrypt = async (a, env) => {
   const s = session(a);
   const g = groupOf(s, a.groupId);
   const from = cardOf(s, a.from);
-  const date = a.date === undefined || a.date === null ? undefined : new Date(Number(a.date));
+  const date = optDate(a.date);
   const out = [];
   const one = async (m, key) => {
     try {

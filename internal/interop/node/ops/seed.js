@@ -20,13 +20,8 @@ const http = require('http');
 const e3session = require('../lib/e3kit_session.js');
 const stream = require('./stream.js');
 
-const sessions = new Map();
-
-function session(a) {
-  const s = sessions.get(String(a.h));
-  if (!s) throw new Error(`no seed session ${JSON.stringify(a.h)} (call seed.connect first)`);
-  return s;
-}
+const sessions = new e3session.Sessions('seed session', 'seed.connect');
+const session = (a) => sessions.get(a);
 
 // post is the front end's call to its backend: POST a JSON body, with
 // "Authorization: Bearer <authToken>" when signed in. Returns {status,
@@ -66,7 +61,7 @@ exports.post = async (a) => post(a.backend, a.path, a.body, a.authToken);
 // e3kit. Returns what the backend answered and what e3kit made of it.
 exports.connect = async (a, env) => {
   const h = String(a.h);
-  if (sessions.has(h)) throw new Error(`seed session ${h} exists`);
+  sessions.checkFree(h);
   const auth = await post(a.backend, '/v1/authenticate', { identity: String(a.identity), password: String(a.password) });
   if (auth.status !== 200) throw new Error(`authenticate: HTTP ${auth.status}: ${JSON.stringify(auth.body)}`);
   const authToken = auth.body.authToken;
@@ -83,8 +78,7 @@ exports.connect = async (a, env) => {
     return r.body.token;
   };
   const { EThree } = require(env.e3kitDir);
-  s.e3 = await e3session.initialize(EThree, getToken, { apiUrl: String(a.apiUrl), ...e3session.storagePaths(a.dir) }, `seed ${h}`);
-  sessions.set(h, s);
+  await sessions.start(s, EThree, getToken, { apiUrl: String(a.apiUrl), ...e3session.storagePaths(a.dir) });
   if (!(await s.e3.hasLocalPrivateKey())) await s.e3.register();
   return {
     authenticate: auth.body,
@@ -96,11 +90,7 @@ exports.connect = async (a, env) => {
 };
 
 // close {h} ends a session and closes its storage; false if there was none.
-exports.close = async (a) => {
-  const s = sessions.get(String(a.h));
-  sessions.delete(String(a.h));
-  return s ? e3session.close(s.e3) : false;
-};
+exports.close = async (a) => sessions.close(a);
 
 // streamArgs is what ./stream.js needs to act as the session's user.
 function streamArgs(s, a) {
