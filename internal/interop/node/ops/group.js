@@ -17,6 +17,19 @@
 // byte for byte with Go fed the same generator.
 'use strict';
 
+// freed returns fn(x), then frees x (a foundation object: its WASM memory
+// is not garbage collected), also when fn throws.
+function freed(x, fn) {
+  try {
+    return fn(x);
+  } finally {
+    x.delete();
+  }
+}
+
+// serialized returns the bytes of group message m and frees it.
+const serialized = (m) => freed(m, () => m.serialize());
+
 function cryptoOf(a, env) {
   return env.crypto(a.v);
 }
@@ -45,17 +58,15 @@ function kindOf(m) {
 // checkKind deserializes a group message with the foundation class and
 // throws unless it is of the wanted kind ("ticket" or "regular").
 function checkKind(f, bytes, want, what) {
-  const m = f.GroupSessionMessage.deserialize(bytes); // throws a FoundationError on malformed input
-  try {
+  // deserialize throws a FoundationError on malformed input.
+  freed(f.GroupSessionMessage.deserialize(bytes), (m) => {
     const isTicket = kindOf(m) === 'ticket';
     if ((want === 'ticket') !== isTicket) {
       const e = new Error(`${what}: is a ${isTicket ? 'ticket' : 'regular message'}, want a ${want === 'ticket' ? 'ticket' : 'regular message'} (the WASM core would abort)`);
       e.name = 'KindError';
       throw e;
     }
-  } finally {
-    m.delete();
-  }
+  });
 }
 
 function importSession(a, env) {
@@ -120,17 +131,12 @@ exports.export = (a, env) => importSession(a, env).export();
 // foundation deserializer (nanopb) makes of arbitrary bytes; throws on what it rejects.
 exports.messageInfo = (a, env) => {
   const f = foundation(a, env);
-  const m = f.GroupSessionMessage.deserialize(env.bin(a.data, 'data'));
-  try {
-    return {
-      type: kindOf(m),
-      epoch: m.getEpoch(),
-      sessionId: m.getSessionId(),
-      reserialized: m.serialize(),
-    };
-  } finally {
-    m.delete();
-  }
+  return freed(f.GroupSessionMessage.deserialize(env.bin(a.data, 'data')), (m) => ({
+    type: kindOf(m),
+    epoch: m.getEpoch(),
+    sessionId: m.getSessionId(),
+    reserialized: m.serialize(),
+  }));
 };
 
 // ---- deterministic (KeyMaterialRng) forms, on the foundation classes
@@ -149,12 +155,7 @@ function lowLevelSession(f, env, tickets, rng) {
   s.rng = rng;
   for (const [i, t] of ticketList(env, tickets).entries()) {
     checkKind(f, t, 'ticket', `tickets[${i}]`);
-    const m = f.GroupSessionMessage.deserialize(t);
-    try {
-      s.addEpoch(m);
-    } finally {
-      m.delete();
-    }
+    freed(f.GroupSessionMessage.deserialize(t), (m) => s.addEpoch(m));
   }
   return s;
 }
@@ -164,61 +165,28 @@ exports.detNewTicket = (a, env) => {
   const f = foundation(a, env);
   const sid = env.bin(a.sessionId, 'sessionId');
   if (sid.length !== 32) throw new RangeError('sessionId: want 32 bytes (the WASM core asserts)');
-  const rng = detRng(f, env, a.seed);
-  const t = new f.GroupSessionTicket();
-  try {
-    t.rng = rng;
-    t.setupTicketAsNew(sid);
-    const m = t.getTicketMessage();
-    try {
-      return m.serialize();
-    } finally {
-      m.delete();
-    }
-  } finally {
-    t.delete();
-    rng.delete();
-  }
+  return freed(detRng(f, env, a.seed), (rng) =>
+    freed(new f.GroupSessionTicket(), (t) => {
+      t.rng = rng;
+      t.setupTicketAsNew(sid);
+      return serialized(t.getTicketMessage());
+    }),
+  );
 };
 
 // detAddNewEpoch {v, tickets, seed} -> next epoch's ticket (GroupSession.createGroupTicket)
 exports.detAddNewEpoch = (a, env) => {
   const f = foundation(a, env);
-  const rng = detRng(f, env, a.seed);
-  const s = lowLevelSession(f, env, a.tickets, rng);
-  try {
-    const t = s.createGroupTicket();
-    try {
-      const m = t.getTicketMessage();
-      try {
-        return m.serialize();
-      } finally {
-        m.delete();
-      }
-    } finally {
-      t.delete();
-    }
-  } finally {
-    s.delete();
-    rng.delete();
-  }
+  return freed(detRng(f, env, a.seed), (rng) =>
+    freed(lowLevelSession(f, env, a.tickets, rng), (s) => freed(s.createGroupTicket(), (t) => serialized(t.getTicketMessage()))),
+  );
 };
 
 // detEncrypt {v, tickets, data, privateKey, seed} -> group message (GroupSession.encrypt)
 exports.detEncrypt = (a, env) => {
   const f = foundation(a, env);
   const key = cryptoOf(a, env).importPrivateKey(env.bin(a.privateKey, 'privateKey'));
-  const rng = detRng(f, env, a.seed);
-  const s = lowLevelSession(f, env, a.tickets, rng);
-  try {
-    const m = s.encrypt(env.bin(a.data, 'data'), key.lowLevelPrivateKey);
-    try {
-      return m.serialize();
-    } finally {
-      m.delete();
-    }
-  } finally {
-    s.delete();
-    rng.delete();
-  }
+  return freed(detRng(f, env, a.seed), (rng) =>
+    freed(lowLevelSession(f, env, a.tickets, rng), (s) => serialized(s.encrypt(env.bin(a.data, 'data'), key.lowLevelPrivateKey))),
+  );
 };
