@@ -63,12 +63,15 @@
 // match its text and attachments. The messages of a page are opened in
 // parallel (ChannelOptions.Concurrency, every core by default). A message
 // that cannot be opened never hides the others: its [Message.Err] is an
-// [*OpenError] matching [ErrNotSealed], [ErrNotRecipient], [ErrTampered],
-// [ErrMalformed] or [ErrUnknownSender], and its Text, Fields and
-// Attachments stay empty: [Message.Text] only ever holds verified
-// plaintext (the clear text of an unsealed message is in Message.Raw,
-// for callers who choose to show it as such). Quoted messages (Stream's
-// quoted_message) are opened too (Message.Quoted).
+// [*OpenError] matching [ErrNotSealed], [ErrNotRecipient]
+// ([ErrGroupNoAccess] in a group), [ErrTampered], [ErrMalformed] or
+// [ErrUnknownSender], which describe the message, or, on a device without
+// the participant's private key, e3.ErrNoLocalKey, which describes the
+// device (every sealed message fails so until the key is restored); its
+// Text, Fields and Attachments stay empty: [Message.Text] only ever holds
+// verified plaintext (the clear text of an unsealed message is in
+// Message.Raw, for callers who choose to show it as such). Quoted messages
+// (Stream's quoted_message) are opened too (Message.Quoted).
 //
 // A signature is checked against the author's card that was active when
 // the message was created (Stream's created_at), or a newer card of the

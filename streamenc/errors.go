@@ -9,7 +9,9 @@ import (
 // Errors of a message that could not be opened. They are found in
 // [Message.Err] (always inside an [*OpenError]) and returned by
 // [Channel.Open]; match them with [errors.Is]. The e3 error behind one, if
-// any, is wrapped too: errors.Is(err, e3.ErrNotRecipient) also works.
+// any, is wrapped too: errors.Is(err, e3.ErrNotRecipient) also works. A
+// device without the private key gets e3.ErrNoLocalKey instead (see
+// [OpenError]).
 var (
 	// ErrNotSealed reports a message that carries no ciphertext: sent in
 	// clear (by a client without encryption, or a system message). Its
@@ -110,7 +112,16 @@ func (e *chainedError) Unwrap() error { return e.parent }
 // OpenError reports why one message could not be opened. It is what
 // Message.Err holds; Err matches one of ErrNotSealed, ErrNotRecipient
 // (ErrGroupNoAccess for group messages), ErrTampered, ErrMalformed or
-// ErrUnknownSender (and the e3 error behind it).
+// ErrUnknownSender (and the e3 error behind it), which describe the
+// message.
+//
+// One condition describes this device instead: when opening needs the
+// participant's private key and the e3.Client has none (a new device
+// before e3.Client.RestorePrivateKey, or after Cleanup), Err matches
+// e3.ErrNoLocalKey and none of the reasons above. Every sealed message
+// then fails the same way until the key is restored; a message that is
+// not sealed is still ErrNotSealed, and one whose author has no card
+// still ErrUnknownSender.
 type OpenError struct {
 	MessageID string // Stream's message id
 	SenderID  string // the author as Stream names it (not verified)

@@ -188,6 +188,8 @@ func mapGroupErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, e3.ErrNoLocalKey):
+		return err // this device's condition, not the message's
 	case errors.Is(err, ErrTampered), errors.Is(err, ErrMalformed), errors.Is(err, ErrNotRecipient):
 		return err // mapped already
 	case errors.Is(err, e3.ErrNotFromGroup), errors.Is(err, e3.ErrKeyType):

@@ -57,7 +57,9 @@ type Message struct {
 	Raw *stream.Message
 	// Err says why the message could not be opened: an *OpenError
 	// matching ErrNotSealed, ErrNotRecipient (ErrGroupNoAccess for a group
-	// message), ErrTampered, ErrMalformed or ErrUnknownSender.
+	// message), ErrTampered, ErrMalformed or ErrUnknownSender, which
+	// describe the message, or e3.ErrNoLocalKey, which describes this
+	// device (see OpenError).
 	Err error
 }
 
@@ -471,13 +473,19 @@ func (o *opener) mayRefetch(identity string) bool {
 }
 
 // mapCryptoErr turns an e3 error into this package's reason, wrapping both.
+// e3.ErrNoLocalKey stays as it is: it is this device's condition, not the
+// message's.
 func mapCryptoErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
+	case errors.Is(err, e3.ErrNoLocalKey):
+		return err
 	case errors.Is(err, e3.ErrNotRecipient):
 		return fmt.Errorf("%w: %w", ErrNotRecipient, err)
-	case errors.Is(err, e3.ErrAuthFailed):
+	case errors.Is(err, e3.ErrAuthFailed), errors.Is(err, e3.ErrKeyType):
+		// ErrKeyType: the sender's card holds a key that cannot sign,
+		// or the entry for this key names another algorithm.
 		return fmt.Errorf("%w: %w", ErrTampered, err)
 	case errors.Is(err, e3.ErrMalformed):
 		return fmt.Errorf("%w: %w", ErrMalformed, err)

@@ -123,7 +123,9 @@ type Event struct {
 	// message.new and message.updated; nil for every other type (their
 	// raw message, if any, is in Raw). Check Message.Err: a message the
 	// bot cannot open (not sealed for it, not sealed at all, altered) is
-	// still handed over, with Err set and no content. The bot's own
+	// still handed over, with Err set and no content. Err matching
+	// e3.ErrNoLocalKey means the bot's private key is not in its keyring:
+	// no sealed message can be opened until it is restored. The bot's own
 	// messages come back too (Message.SenderID). Group messages are
 	// opened in the group their marker names; one posted without the
 	// marker fails with ErrGroupNoAccess here (the handler reads no
