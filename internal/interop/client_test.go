@@ -26,11 +26,9 @@ import (
 // clientEnv is an e3test server, the node worker, and the e3kit sessions
 // opened on it.
 type clientEnv struct {
-	t       *testing.T
-	w       *Worker
-	srv     *e3test.Server
-	gen     *e3.JWTGenerator
-	handles []string
+	e3kitOps // op "e3kit_client.*" (node/ops/e3kit_client.js)
+	srv      *e3test.Server
+	gen      *e3.JWTGenerator
 }
 
 func newClientEnv(t *testing.T) *clientEnv {
@@ -39,7 +37,7 @@ func newClientEnv(t *testing.T) *clientEnv {
 	t.Cleanup(srv.Close)
 	gen := srv.JWTGenerator()
 	gen.TTL = 2 * time.Hour // one token per e3kit session lasts the test
-	return &clientEnv{t: t, w: w, srv: srv, gen: gen}
+	return &clientEnv{e3kitOps: e3kitOps{t: t, w: w, prefix: "e3kit_client"}, srv: srv, gen: gen}
 }
 
 // goClient returns a Go Client for identity with a fresh keyring (a new
@@ -64,43 +62,15 @@ func (e *clientEnv) jsUser(identity string, sha256IDs bool) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	h := fmt.Sprintf("%s/%s/%d", e.t.Name(), identity, len(e.handles))
-	dir := e.t.TempDir()
-	closeE3kitSession(e.t, e.w, "e3kit_client", h) // after TempDir: closed before the removal
 	var r struct {
 		Identity           string `json:"identity"`
 		HasLocalPrivateKey bool   `json:"hasLocalPrivateKey"`
 	}
-	mustCall(e.t, e.w, "e3kit_client.init", map[string]any{"h": h, "apiUrl": e.srv.URL, "token": tok, "dir": dir, "sha256": sha256IDs}, &r)
+	h := e.start(identity, map[string]any{"apiUrl": e.srv.URL, "token": tok, "sha256": sha256IDs}, &r)
 	if r.Identity != identity || r.HasLocalPrivateKey {
 		e.t.Fatalf("e3kit init %s: %+v", identity, r)
 	}
-	e.handles = append(e.handles, h)
 	return h
-}
-
-func (e *clientEnv) call(op, h string, args map[string]any, result any) error {
-	a := map[string]any{"h": h}
-	for k, v := range args {
-		a[k] = v
-	}
-	return e.w.Call(context.Background(), "e3kit_client."+op, a, result)
-}
-
-func (e *clientEnv) must(op, h string, args map[string]any, result any) {
-	e.t.Helper()
-	if err := e.call(op, h, args, result); err != nil {
-		e.t.Fatalf("e3kit %s: %v", op, err)
-	}
-}
-
-func (e *clientEnv) mustFail(op, h string, args map[string]any, name string) {
-	e.t.Helper()
-	err := e.call(op, h, args, nil)
-	var ne *NodeError
-	if !errors.As(err, &ne) || ne.Name != name {
-		e.t.Fatalf("e3kit %s: got %v, want e3kit's %s", op, err, name)
-	}
 }
 
 type jsCard struct {

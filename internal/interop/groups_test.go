@@ -24,11 +24,12 @@ import (
 // groupEnv adds e3kit group sessions to a clientEnv.
 type groupEnv struct {
 	*clientEnv
-	handles []string
+	group e3kitOps // op "e3kit_group.*" (node/ops/e3kit_group.js)
 }
 
 func newGroupEnv(t *testing.T) *groupEnv {
-	return &groupEnv{clientEnv: newClientEnv(t)}
+	ce := newClientEnv(t)
+	return &groupEnv{clientEnv: ce, group: e3kitOps{t: t, w: ce.w, prefix: "e3kit_group"}}
 }
 
 // jsUser starts and registers an e3kit user and returns its handle.
@@ -38,12 +39,8 @@ func (e *groupEnv) jsUser(identity string) string {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	h := fmt.Sprintf("%s/%s/%d", e.t.Name(), identity, len(e.handles))
-	dir := e.t.TempDir()
-	closeE3kitSession(e.t, e.w, "e3kit_group", h) // after TempDir: closed before the removal
-	mustCall(e.t, e.w, "e3kit_group.init", map[string]any{"h": h, "apiUrl": e.srv.URL, "token": tok, "dir": dir}, nil)
-	e.handles = append(e.handles, h)
-	e.gmust("register", h, nil, nil)
+	h := e.group.start(identity, map[string]any{"apiUrl": e.srv.URL, "token": tok}, nil)
+	e.group.must("register", h, nil, nil)
 	return h
 }
 
@@ -57,25 +54,10 @@ func (e *groupEnv) goUser(identity string) *e3.Client {
 	return c
 }
 
-func (e *groupEnv) gcall(op, h string, args map[string]any, result any) error {
-	a := map[string]any{"h": h}
-	for k, v := range args {
-		a[k] = v
-	}
-	return e.w.Call(context.Background(), "e3kit_group."+op, a, result)
-}
-
-func (e *groupEnv) gmust(op, h string, args map[string]any, result any) {
-	e.t.Helper()
-	if err := e.gcall(op, h, args, result); err != nil {
-		e.t.Fatalf("e3kit %s: %v", op, err)
-	}
-}
-
 // gfail requires the op to fail with e3kit error name (prefix) want.
 func (e *groupEnv) gfail(op, h string, args map[string]any, want string) {
 	e.t.Helper()
-	err := e.gcall(op, h, args, nil)
+	err := e.group.call(op, h, args, nil)
 	var ne *NodeError
 	if !errors.As(err, &ne) || !strings.HasPrefix(ne.Name, want) {
 		e.t.Fatalf("e3kit %s: got %v, want e3kit's %s", op, err, want)
@@ -90,14 +72,14 @@ type jsGroupInfo struct {
 
 func (e *groupEnv) find(h string, identities ...string) {
 	e.t.Helper()
-	e.gmust("findUsers", h, map[string]any{"identities": identities}, nil)
+	e.group.must("findUsers", h, map[string]any{"identities": identities}, nil)
 }
 
 // jsEncrypt has h encrypt messages in group id.
 func (e *groupEnv) jsEncrypt(h, id string, data [][]byte, text []string) jsMessages {
 	e.t.Helper()
 	var r jsMessages
-	e.gmust("encrypt", h, map[string]any{"groupId": id, "data": data, "text": text}, &r)
+	e.group.must("encrypt", h, map[string]any{"groupId": id, "data": data, "text": text}, &r)
 	if len(r.Data) != len(data) || len(r.Text) != len(text) {
 		e.t.Fatalf("e3kit encrypted %d+%d messages, want %d+%d", len(r.Data), len(r.Text), len(data), len(text))
 	}
@@ -115,7 +97,7 @@ type jsOutcome struct {
 func (e *groupEnv) jsDecrypt(h, id, from string, data [][]byte, text []string) []jsOutcome {
 	e.t.Helper()
 	var r []jsOutcome
-	e.gmust("decrypt", h, map[string]any{"groupId": id, "from": from, "data": data, "text": text}, &r)
+	e.group.must("decrypt", h, map[string]any{"groupId": id, "from": from, "data": data, "text": text}, &r)
 	if len(r) != len(data)+len(text) {
 		e.t.Fatalf("e3kit decrypted %d messages, want %d", len(r), len(data)+len(text))
 	}
@@ -223,7 +205,7 @@ func TestGroupsE3kit(t *testing.T) {
 	}
 	e.find(bob, "alice", "carol", "dave", "erin")
 	var info jsGroupInfo
-	e.gmust("loadGroup", bob, map[string]any{"groupId": gid, "initiator": "alice"}, &info)
+	e.group.must("loadGroup", bob, map[string]any{"groupId": gid, "initiator": "alice"}, &info)
 	if !slices.Equal(info.Participants, []string{"alice", "bob", "carol"}) || info.Initiator != "alice" || info.Epoch != 0 {
 		t.Fatalf("e3kit loaded %+v", info)
 	}
@@ -262,7 +244,7 @@ func TestGroupsE3kit(t *testing.T) {
 	t.Run("e3kit creates, Go loads, e3kit adds, Go updates", func(t *testing.T) {
 		const gid2 = "messaging:e3kit-made-group"
 		e.find(dave, "alice", "bob", "erin", "carol")
-		e.gmust("createGroup", dave, map[string]any{"groupId": gid2, "members": []string{"alice", "bob"}}, &info)
+		e.group.must("createGroup", dave, map[string]any{"groupId": gid2, "members": []string{"alice", "bob"}}, &info)
 		daveCard := mustFindGo(t, alice, "dave")
 		ag, err := alice.LoadGroup(ctx, gid2, daveCard)
 		if err != nil {
@@ -282,7 +264,7 @@ func TestGroupsE3kit(t *testing.T) {
 
 		// e3kit adds Go's erin: alice updates and sees her, erin loads the
 		// whole history.
-		e.gmust("add", dave, map[string]any{"groupId": gid2, "members": []string{"erin"}}, &info)
+		e.group.must("add", dave, map[string]any{"groupId": gid2, "members": []string{"erin"}}, &info)
 		if err := ag.Update(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -299,7 +281,7 @@ func TestGroupsE3kit(t *testing.T) {
 
 		// e3kit removes Go's alice (e3kit pushes the owner twice in
 		// identities): she cannot read the next epoch.
-		e.gmust("remove", dave, map[string]any{"groupId": gid2, "members": []string{"alice"}}, &info)
+		e.group.must("remove", dave, map[string]any{"groupId": gid2, "members": []string{"alice"}}, &info)
 		if info.Epoch != 1 || !slices.Equal(info.Participants, []string{"bob", "dave", "erin"}) {
 			t.Fatalf("after e3kit's remove: %+v", info)
 		}
@@ -319,7 +301,7 @@ func TestGroupsE3kit(t *testing.T) {
 		}
 
 		// e3kit deletes the group: Go loses access.
-		e.gmust("deleteGroup", dave, map[string]any{"groupId": gid2}, nil)
+		e.group.must("deleteGroup", dave, map[string]any{"groupId": gid2}, nil)
 		if err := eg.Update(ctx); !errors.Is(err, e3.ErrGroupNoAccess) {
 			t.Fatalf("after e3kit's deleteGroup: %v", err)
 		}
@@ -329,12 +311,12 @@ func TestGroupsE3kit(t *testing.T) {
 		if err := g.Add(ctx, mustFindGo(t, alice, "dave")); err != nil {
 			t.Fatal(err)
 		}
-		e.gmust("update", bob, map[string]any{"groupId": gid}, &info)
+		e.group.must("update", bob, map[string]any{"groupId": gid}, &info)
 		if !slices.Equal(info.Participants, []string{"alice", "bob", "carol", "dave"}) {
 			t.Fatalf("e3kit after Go's Add: %+v", info)
 		}
 		e.find(dave, "alice")
-		e.gmust("loadGroup", dave, map[string]any{"groupId": gid, "initiator": "alice"}, &info)
+		e.group.must("loadGroup", dave, map[string]any{"groupId": gid, "initiator": "alice"}, &info)
 		e.jsReads(dave, gid, "alice", aCT[:10], aStr, aData[:10], aText) // history
 		e.gfail("add", bob, map[string]any{"groupId": gid, "members": []string{"erin"}}, "GroupError:PermissionDenied")
 	})
@@ -355,7 +337,7 @@ func TestGroupsE3kit(t *testing.T) {
 		e.gfail("update", bob, map[string]any{"groupId": gid}, "GroupError:NoAccess")
 		e.gfail("loadGroup", bob, map[string]any{"groupId": gid, "initiator": "alice"}, "GroupError:NoAccess")
 		var got *jsGroupInfo
-		e.gmust("getGroup", bob, map[string]any{"groupId": gid}, &got)
+		e.group.must("getGroup", bob, map[string]any{"groupId": gid}, &got)
 		if got != nil {
 			t.Fatalf("e3kit keeps the group after losing access: %+v", got)
 		}
@@ -372,7 +354,7 @@ func TestGroupsE3kit(t *testing.T) {
 		// e3kit's dave, who stayed, reads it after updating; before, he
 		// also reads the message from before the removal.
 		e.jsReads(dave, gid, "alice", before, nil, [][]byte{[]byte("before")}, nil)
-		e.gmust("update", dave, map[string]any{"groupId": gid}, &info)
+		e.group.must("update", dave, map[string]any{"groupId": gid}, &info)
 		if info.Epoch != 1 || !slices.Equal(info.Participants, []string{"alice", "dave"}) {
 			t.Fatalf("e3kit's dave after Go's Remove: %+v", info)
 		}
@@ -382,15 +364,15 @@ func TestGroupsE3kit(t *testing.T) {
 	})
 
 	t.Run("Go re-adds a rotated e3kit member", func(t *testing.T) {
-		e.gmust("cleanup", dave, nil, nil)
-		e.gmust("rotatePrivateKey", dave, nil, nil)
+		e.group.must("cleanup", dave, nil, nil)
+		e.group.must("rotatePrivateKey", dave, nil, nil)
 		e.find(dave, "alice")
 		e.gfail("loadGroup", dave, map[string]any{"groupId": gid, "initiator": "alice"}, "GroupError:RemoteGroupNotFound")
 		alice.ForgetCachedUsers("dave")
 		if err := g.ReAdd(ctx, mustFindGo(t, alice, "dave")); err != nil {
 			t.Fatal(err)
 		}
-		e.gmust("loadGroup", dave, map[string]any{"groupId": gid, "initiator": "alice"}, &info)
+		e.group.must("loadGroup", dave, map[string]any{"groupId": gid, "initiator": "alice"}, &info)
 		msg, _ := goGroupEncrypt(t, g, [][]byte{[]byte("welcome back")}, nil)
 		e.jsReads(dave, gid, "alice", msg, nil, [][]byte{[]byte("welcome back")}, nil)
 	})
@@ -428,7 +410,7 @@ func TestGroupsE3kitLimits(t *testing.T) {
 		t.Fatal(err)
 	}
 	var info jsGroupInfo
-	e.gmust("loadGroup", bob, map[string]any{"groupId": "group-of-one-hundred", "initiator": "alice"}, &info)
+	e.group.must("loadGroup", bob, map[string]any{"groupId": "group-of-one-hundred", "initiator": "alice"}, &info)
 	if len(info.Participants) != 100 {
 		t.Fatalf("e3kit sees %d participants", len(info.Participants))
 	}
@@ -449,7 +431,7 @@ func TestGroupsE3kitLimits(t *testing.T) {
 	if _, err := alice.CreateGroup(ctx, "ten-bytes!", bobCard); err != nil {
 		t.Fatal(err)
 	}
-	e.gmust("loadGroup", bob, map[string]any{"groupId": "ten-bytes!", "initiator": "alice"}, &info)
+	e.group.must("loadGroup", bob, map[string]any{"groupId": "ten-bytes!", "initiator": "alice"}, &info)
 	e.gfail("createGroup", bob, map[string]any{"groupId": "nine-byte", "members": []string{"alice"}}, "TypeError")
 	if _, err := alice.CreateGroup(ctx, "nine-byte", bobCard); !errors.Is(err, e3.ErrInvalidGroupID) {
 		t.Fatalf("a 9-byte id: %v", err)
@@ -481,7 +463,7 @@ func TestGroupsE3kitLimits(t *testing.T) {
 			}
 		}
 	}
-	e.gmust("loadGroup", bob, map[string]any{"groupId": "group-of-many-epochs", "initiator": "alice"}, &info)
+	e.group.must("loadGroup", bob, map[string]any{"groupId": "group-of-many-epochs", "initiator": "alice"}, &info)
 	if info.Epoch != 52 || !slices.Equal(info.Participants, []string{"alice", "bob"}) {
 		t.Fatalf("e3kit loaded %+v", info)
 	}

@@ -28,12 +28,10 @@ import (
 // svcEnv is an e3test server, a Go token endpoint for it (what an app
 // backend serves to e3kit's getToken) and the node worker.
 type svcEnv struct {
-	t        *testing.T
-	w        *Worker
+	e3kitOps // op "e3kit.*" (node/ops/e3kit.js)
 	srv      *e3test.Server
 	tokenURL string
 	app      map[string]any // the app credentials, for virgil-sdk's JwtGenerator
-	handles  []string
 }
 
 func newSvcEnv(t *testing.T) *svcEnv {
@@ -50,7 +48,7 @@ func newSvcEnv(t *testing.T) *svcEnv {
 		rw.Write([]byte(tok))
 	}))
 	t.Cleanup(ts.Close)
-	return &svcEnv{t: t, w: w, srv: srv, tokenURL: ts.URL,
+	return &svcEnv{e3kitOps: e3kitOps{t: t, w: w, prefix: "e3kit"}, srv: srv, tokenURL: ts.URL,
 		app: map[string]any{"appId": gen.AppID, "appKeyId": gen.AppKeyID, "appKey": gen.AppKey.Export()}}
 }
 
@@ -59,9 +57,6 @@ func newSvcEnv(t *testing.T) *svcEnv {
 // user is closed (its storage with it) before its directory is removed.
 func (e *svcEnv) user(identity string, jsTokens bool) string {
 	e.t.Helper()
-	h := fmt.Sprintf("%s/%s/%d", e.t.Name(), identity, len(e.handles))
-	dir := e.t.TempDir()
-	closeE3kitSession(e.t, e.w, "e3kit", h)
 	tokens := map[string]any{"url": e.tokenURL}
 	if jsTokens {
 		tokens = map[string]any{"app": e.app}
@@ -70,51 +65,11 @@ func (e *svcEnv) user(identity string, jsTokens bool) string {
 		Identity           string `json:"identity"`
 		HasLocalPrivateKey bool   `json:"hasLocalPrivateKey"`
 	}
-	mustCall(e.t, e.w, "e3kit.init", map[string]any{"h": h, "identity": identity, "apiUrl": e.srv.URL, "dir": dir, "tokens": tokens}, &r)
+	h := e.start(identity, map[string]any{"identity": identity, "apiUrl": e.srv.URL, "tokens": tokens}, &r)
 	if r.Identity != identity || r.HasLocalPrivateKey {
 		e.t.Fatalf("init %s: %+v", identity, r)
 	}
-	e.handles = append(e.handles, h)
 	return h
-}
-
-// closeE3kitSession registers the close of session h (op "<prefix>.close")
-// as a cleanup of tb. Register it after the t.TempDir holding the session's
-// storage: cleanups run last-registered first, so e3kit closes its LevelDB
-// before the directory is removed (removing it under an open in progress
-// once crashed the shared worker).
-func closeE3kitSession(tb testing.TB, w *Worker, prefix, h string) {
-	tb.Cleanup(func() {
-		if err := w.Call(context.Background(), prefix+".close", map[string]string{"h": h}, nil); err != nil && !tb.Failed() {
-			tb.Errorf("closing e3kit session %s: %v", h, err)
-		}
-	})
-}
-
-// call runs an e3kit op for user h.
-func (e *svcEnv) call(op, h string, args map[string]any, result any) error {
-	a := map[string]any{"h": h}
-	for k, v := range args {
-		a[k] = v
-	}
-	return e.w.Call(context.Background(), "e3kit."+op, a, result)
-}
-
-func (e *svcEnv) must(op, h string, args map[string]any, result any) {
-	e.t.Helper()
-	if err := e.call(op, h, args, result); err != nil {
-		e.t.Fatalf("%s: %v", op, err)
-	}
-}
-
-// mustFail runs op and checks that e3kit threw an error named name.
-func (e *svcEnv) mustFail(op, h string, args map[string]any, name string) {
-	e.t.Helper()
-	err := e.call(op, h, args, nil)
-	var ne *NodeError
-	if !errors.As(err, &ne) || ne.Name != name {
-		e.t.Fatalf("%s: got %v, want e3kit's %s", op, err, name)
-	}
 }
 
 type svcCard struct {

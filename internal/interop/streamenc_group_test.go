@@ -78,7 +78,7 @@ func TestStreamencGroupE3kit(t *testing.T) {
 	}
 	e.find(bob, "bot", "alice", "carol")
 	var info jsGroupInfo
-	e.gmust("loadGroup", bob, map[string]any{"groupId": gid, "initiator": "bot"}, &info)
+	e.group.must("loadGroup", bob, map[string]any{"groupId": gid, "initiator": "bot"}, &info)
 	if info.Initiator != "bot" || strings.Join(info.Participants, ",") != "alice,bob,bot,carol" {
 		t.Fatalf("e3kit loaded %+v", info)
 	}
@@ -137,7 +137,7 @@ func TestStreamencGroupE3kit(t *testing.T) {
 	if o := e.jsDecrypt(bob, gid, "bot", nil, []string{last}); o[0].OK || !strings.HasPrefix(o[0].Name, "GroupError:GroupIsOutdated") {
 		t.Fatalf("e3kit before its update: %+v", o[0])
 	}
-	e.gmust("update", bob, map[string]any{"groupId": gid}, &info)
+	e.group.must("update", bob, map[string]any{"groupId": gid}, &info)
 	if info.Epoch != 1 || strings.Join(info.Participants, ",") != "alice,bob,bot" {
 		t.Fatalf("e3kit after its update: %+v", info)
 	}
@@ -225,7 +225,7 @@ func TestStreamencGroupE3kitPayloadAndFile(t *testing.T) {
 		t.Fatalf("marker %s: %v", stored.Custom["e3go"], err)
 	}
 	e.find(bob, "bot")
-	e.gmust("loadGroup", bob, map[string]any{"groupId": res.GroupID, "initiator": "bot"}, nil)
+	e.group.must("loadGroup", bob, map[string]any{"groupId": res.GroupID, "initiator": "bot"}, nil)
 	o := e.jsDecrypt(bob, res.GroupID, "bot", nil, []string{mk.Env})
 	if !o[0].OK {
 		t.Fatalf("e3kit cannot decrypt the payload: %s", o[0].Name)
