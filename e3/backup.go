@@ -45,7 +45,8 @@ const (
 // then the Keyknox v1 entry named after the identity): RestorePrivateKey
 // with the same password brings it to another device. Derive password from
 // the user's password with DerivePasswords, so that the app's backend never
-// sees it. Passwords are 1 to 128 bytes (ErrInvalidPassword).
+// sees it, and encode it as DerivePasswords says, so that e3kit apps read
+// the backup too. Passwords are 1 to 128 bytes (ErrInvalidPassword).
 //
 // It fails with ErrNoLocalKey, ErrBackupExists (there is already a backup:
 // ChangePassword or ResetPrivateKeyBackup), or ErrWrongPassword (the

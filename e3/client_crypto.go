@@ -265,10 +265,21 @@ func (a *auditedReader) Read(p []byte) (int, error) {
 // DerivePasswords splits one user password into two independent ones, as
 // e3kit's derivePasswords does: h = SHA-512(SHA-256(password)); the login
 // password is h[:32], the backup password h[32:]. An app sends the login
-// password to its own backend and uses the backup password (for example
-// base64-encoded) with BackupPrivateKey, so that the backend never learns
-// what protects the key backup. It is purely local: no request, no
-// BrainKey.
+// password to its own backend and backs the private key up under the
+// backup password, so that the backend never learns what protects the key
+// backup. It is purely local: no request, no BrainKey.
+//
+// BackupPrivateKey, RestorePrivateKey and ChangePassword take the backup
+// password as a string, and e3kit apps must use the same one: pass
+// base64.StdEncoding.EncodeToString(backup), the standard base64 with
+// padding (44 characters). That is the string e3kit's derivePasswords
+// returns on Android and iOS, and what an e3kit-js app gets with
+// backupPassword.toString('base64'). e3kit-js returns Buffers, and an app
+// that passes the Buffer itself to backupPrivateKey backs up under the 32
+// raw bytes instead (BrainKey reads a Buffer's bytes as they are): e3go
+// opens such backups with string(backup), e3kit on Android and iOS cannot.
+// Choose the encoding once for every client of an app; changing it later
+// takes ChangePassword on each backup.
 func DerivePasswords(password string) (login, backup []byte) {
 	h1 := sha256.Sum256([]byte(password))
 	h2 := sha512.Sum512(h1[:])
