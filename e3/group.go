@@ -752,21 +752,58 @@ func (g *Group) SetMaxParticipants(ctx context.Context, n int) error {
 	return nil
 }
 
-// changeable returns the state and the local key for a change of
-// participants: only the initiator may make one.
-func (g *Group) changeable() (*groupState, *localKey, error) {
-	st, err := g.current()
+// changeable takes the group's lock for a change of participants and
+// returns the state and the local key: only the initiator may make one. On
+// success the caller releases the lock with unlock.
+func (g *Group) changeable(ctx context.Context) (st *groupState, lk *localKey, unlock func(), err error) {
+	release, err := g.lock(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
+	st, err = g.current()
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	if st.initiator != g.c.identity {
-		return nil, nil, fmt.Errorf("%w (%s created group %q)", ErrNotGroupInitiator, quoteIdentity(st.initiator), g.id)
+		return nil, nil, nil, fmt.Errorf("%w (%s created group %q)", ErrNotGroupInitiator, quoteIdentity(st.initiator), g.id)
 	}
-	lk, err := g.c.localKey()
+	lk, err = g.c.localKey()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return st, lk, nil
+	return st, lk, release, nil
+}
+
+// reshareEpochs gives recips the group's history, as e3kit's add and
+// reAdd do: every epoch's ticket is pulled from the initiator's Keyknox
+// space and pushed again for them (those who have a copy keep theirs).
+// prepare, if not nil, runs for each epoch key between the pull and the
+// push.
+func (g *Group) reshareEpochs(ctx context.Context, lk *localKey, recips []groupRecipient, prepare func(ctx context.Context, key string) error) error {
+	c := g.c
+	keys, err := c.groupEpochKeys(ctx, g.path, c.identity)
+	if err != nil {
+		return err
+	}
+	self := []*PublicKey{lk.pub}
+	return forEachLimit(ctx, len(keys), true, func(ctx context.Context, i int) error {
+		t, err := c.pullTicket(ctx, lk, g, c.identity, keys[i], self)
+		if err != nil {
+			return err
+		}
+		if prepare != nil {
+			if err := prepare(ctx, keys[i]); err != nil {
+				return err
+			}
+		}
+		_, err = c.pushTicket(ctx, lk, g.path, t.epoch, recips, false, t.hash)
+		return err
+	})
 }
 
 // Add gives the members access to the group and to all its history, as
@@ -797,15 +834,11 @@ func (g *Group) add(ctx context.Context, members []*Card) ([]groupRecipient, err
 	if len(members) == 0 {
 		return nil, errors.New("e3: Add needs at least one card")
 	}
-	unlock, err := g.lock(ctx)
+	st, lk, unlock, err := g.changeable(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	st, lk, err := g.changeable()
-	if err != nil {
-		return nil, err
-	}
 	recips, err := c.groupRecipients(lk, members, st.participants)
 	if err != nil {
 		return nil, err
@@ -816,20 +849,7 @@ func (g *Group) add(ctx context.Context, members []*Card) ([]groupRecipient, err
 	if n := len(st.participants) + len(recips); n > st.max {
 		return nil, &ParticipantCountError{Count: n, Max: st.max}
 	}
-	keys, err := c.groupEpochKeys(ctx, g.path, c.identity)
-	if err != nil {
-		return recips, err
-	}
-	self := []*PublicKey{lk.pub}
-	err = forEachLimit(ctx, len(keys), true, func(ctx context.Context, i int) error {
-		t, err := c.pullTicket(ctx, lk, g, c.identity, keys[i], self)
-		if err != nil {
-			return err
-		}
-		_, err = c.pushTicket(ctx, lk, g.path, t.epoch, recips, false, t.hash)
-		return err
-	})
-	if err != nil {
+	if err := g.reshareEpochs(ctx, lk, recips, nil); err != nil {
 		return recips, err
 	}
 	nst := st.clone()
@@ -877,15 +897,11 @@ func (g *Group) remove(ctx context.Context, members []*Card) (removed []string, 
 	if len(members) == 0 {
 		return nil, errors.New("e3: Remove needs at least one card")
 	}
-	unlock, err := g.lock(ctx)
+	st, lk, unlock, err := g.changeable(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	st, lk, err := g.changeable()
-	if err != nil {
-		return nil, err
-	}
 	var drop, revoke []string
 	for i, card := range members {
 		if card == nil {
@@ -1004,15 +1020,11 @@ func (g *Group) ReAdd(ctx context.Context, member *Card) error {
 
 func (g *Group) reAdd(ctx context.Context, member *Card) error {
 	c := g.c
-	unlock, err := g.lock(ctx)
+	st, lk, unlock, err := g.changeable(ctx)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	st, lk, err := g.changeable()
-	if err != nil {
-		return err
-	}
 	recips, err := c.groupRecipients(lk, []*Card{member}, nil)
 	if err != nil {
 		return err
@@ -1020,21 +1032,12 @@ func (g *Group) reAdd(ctx context.Context, member *Card) error {
 	if len(recips) == 0 || !slices.Contains(st.participants, member.Identity) {
 		return fmt.Errorf("%w: %s", ErrNotParticipant, quoteIdentity(member.Identity))
 	}
-	keys, err := c.groupEpochKeys(ctx, g.path, c.identity)
-	if err != nil {
-		return err
-	}
-	self := []*PublicKey{lk.pub}
-	return forEachLimit(ctx, len(keys), true, func(ctx context.Context, i int) error {
-		t, err := c.pullTicket(ctx, lk, g, c.identity, keys[i], self)
-		if err != nil {
-			return err
+	// Their copy is for the old key: delete it before pushing the new one.
+	return g.reshareEpochs(ctx, lk, recips, func(ctx context.Context, key string) error {
+		if _, err := c.api.KeyknoxResetV2(ctx, groupRoot, g.path, key, member.Identity); err != nil {
+			return fmt.Errorf("e3: deleting %s's copy of the ticket of epoch %s: %w", quoteIdentity(member.Identity), key, err)
 		}
-		if _, err := c.api.KeyknoxResetV2(ctx, groupRoot, g.path, keys[i], member.Identity); err != nil {
-			return fmt.Errorf("e3: deleting %s's copy of the ticket of epoch %s: %w", quoteIdentity(member.Identity), keys[i], err)
-		}
-		_, err = c.pushTicket(ctx, lk, g.path, t.epoch, recips, false, t.hash)
-		return err
+		return nil
 	})
 }
 
