@@ -94,15 +94,8 @@ func (s *Server) pushV1(c *call) (*reply, *apiError) {
 	if aerr := c.decode(&q); aerr != nil {
 		return nil, aerr
 	}
-	if q.Meta == nil || q.Value == nil {
-		return nil, errorf(http.StatusBadRequest, CodeKeyknoxInvalid, "meta and value are required")
-	}
-	meta, ok1 := decodeB64(*q.Meta)
-	value, ok2 := decodeB64(*q.Value)
-	if !ok1 || !ok2 {
-		return nil, errorf(http.StatusBadRequest, CodeKeyknoxInvalid, "meta and value must be base64")
-	}
-	if aerr := s.checkMetaSize(*q.Meta); aerr != nil {
+	meta, value, aerr := s.metaValue(q.Meta, q.Value)
+	if aerr != nil {
 		return nil, aerr
 	}
 	ctx := c.r.Context()
@@ -116,11 +109,7 @@ func (s *Server) pushV1(c *call) (*reply, *apiError) {
 		return nil, errorf(http.StatusConflict, CodeInvalidPreviousHash, "Invalid previous hash")
 	}
 	r = KeyknoxV1Record{Identity: c.identity, Meta: meta, Value: value, Version: r.Version + 1}
-	r.Hash = v1Hash(r)
-	if err := s.store.PutKeyknoxV1(ctx, r); err != nil {
-		return nil, internal(err)
-	}
-	return v1Reply(r), nil
+	return s.saveV1(ctx, r)
 }
 
 // resetV1: POST /keyknox/v1/reset (no body).
@@ -133,6 +122,11 @@ func (s *Server) resetV1(c *call) (*reply, *apiError) {
 		return nil, aerr
 	}
 	r = KeyknoxV1Record{Identity: c.identity, Version: r.Version + 1}
+	return s.saveV1(ctx, r)
+}
+
+// saveV1 stores v1 entry r with its new hash and replies with it.
+func (s *Server) saveV1(ctx context.Context, r KeyknoxV1Record) (*reply, *apiError) {
 	r.Hash = v1Hash(r)
 	if err := s.store.PutKeyknoxV1(ctx, r); err != nil {
 		return nil, internal(err)
@@ -140,13 +134,22 @@ func (s *Server) resetV1(c *call) (*reply, *apiError) {
 	return v1Reply(r), nil
 }
 
-// checkMetaSize refuses a meta over Options.KeyknoxMaxMetaSize base64
-// characters, as Virgil does over its limit.
-func (s *Server) checkMetaSize(meta string) *apiError {
-	if s.maxMeta > 0 && len(meta) > s.maxMeta {
-		return errorf(http.StatusBadRequest, CodeKeyknoxTooLarge, "meta param exceeds the limit: %d base64 characters, at most %d", len(meta), s.maxMeta)
+// metaValue decodes the meta and value of a push: both required, base64,
+// and meta at most Options.KeyknoxMaxMetaSize base64 characters (Virgil
+// refuses a meta over its limit).
+func (s *Server) metaValue(meta, value *string) ([]byte, []byte, *apiError) {
+	if meta == nil || value == nil {
+		return nil, nil, errorf(http.StatusBadRequest, CodeKeyknoxInvalid, "meta and value are required")
 	}
-	return nil
+	m, ok1 := decodeB64(*meta)
+	v, ok2 := decodeB64(*value)
+	if !ok1 || !ok2 {
+		return nil, nil, errorf(http.StatusBadRequest, CodeKeyknoxInvalid, "meta and value must be base64")
+	}
+	if s.maxMeta > 0 && len(*meta) > s.maxMeta {
+		return nil, nil, errorf(http.StatusBadRequest, CodeKeyknoxTooLarge, "meta param exceeds the limit: %d base64 characters, at most %d", len(*meta), s.maxMeta)
+	}
+	return m, v, nil
 }
 
 type kkV2Out struct {
@@ -203,15 +206,8 @@ func (s *Server) pushV2(c *call) (*reply, *apiError) {
 			return nil, badKK("every identity")
 		}
 	}
-	if q.Meta == nil || q.Value == nil {
-		return nil, errorf(http.StatusBadRequest, CodeKeyknoxInvalid, "meta and value are required")
-	}
-	meta, ok1 := decodeB64(*q.Meta)
-	value, ok2 := decodeB64(*q.Value)
-	if !ok1 || !ok2 {
-		return nil, errorf(http.StatusBadRequest, CodeKeyknoxInvalid, "meta and value must be base64")
-	}
-	if aerr := s.checkMetaSize(*q.Meta); aerr != nil {
+	meta, value, aerr := s.metaValue(q.Meta, q.Value)
+	if aerr != nil {
 		return nil, aerr
 	}
 	ctx := c.r.Context()
