@@ -551,7 +551,8 @@ func (c *Channel) SendMessage(ctx context.Context, msg *stream.Message, userID s
 // without decrypting it again.
 func (c *Channel) sentMessage(ctx context.Context, raw *stream.Message, text string, env *envelope, s sealing) *Message {
 	own := s.self()
-	m := &Message{ID: raw.ID, Text: text, Sender: own, SenderID: own.Identity, Layout: c.opts.Layout, Raw: raw}
+	m := newMessage(raw)
+	m.Text, m.Sender, m.SenderID, m.Layout = text, own, own.Identity, c.opts.Layout
 	if g := s.group(); g != "" {
 		m.GroupID = GroupID(c.CID(), g)
 	}

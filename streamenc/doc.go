@@ -80,7 +80,11 @@
 // once a minute per author. Edits ([Channel.UpdateMessage]) seal the new
 // text and fields again for the current members and keep the attachments
 // and thread; deletes ([Channel.DeleteMessage]) pass through and deleted
-// messages come back with Message.Deleted set.
+// messages come back with Message.Deleted set. Every Message also carries
+// Stream's clear metadata that a bot usually needs, opened or not:
+// Message.ParentID (the thread), Message.Type (regular, reply, system,
+// deleted, ...) and Message.EditedAt (when the text was edited); the rest
+// is in Message.Raw.
 //
 // # Attachments
 //

@@ -52,6 +52,30 @@ type Message struct {
 	Quoted *Message
 	// Deleted reports a deleted message; nothing is opened.
 	Deleted bool
+
+	// ParentID, Type and EditedAt are clear metadata, copied from Raw
+	// whether or not the message could be opened: Stream keeps them
+	// outside the sealed content, so they are what Stream says, not
+	// verified against the sender.
+
+	// ParentID is the id of the thread's parent message for a thread
+	// reply (Stream's parent_id), "" otherwise.
+	ParentID string
+	// Type is Stream's message type: stream.MessageTypeRegular, "reply"
+	// (stream.MessageTypeReply), "system", "error", "ephemeral", or
+	// "deleted".
+	Type stream.MessageType
+	// EditedAt is when the message's text field was last changed
+	// (Stream's message_text_updated_at, which Stream's own clients show
+	// as "edited"), the zero time if it never was. An edit of a
+	// text-layout message (Channel.UpdateMessage, or an e3kit client's)
+	// seals the text again and so changes the field. The push-safe
+	// layout's text field is the placeholder, which an edit leaves as it
+	// is: streamtest then sets no message_text_updated_at, and whether
+	// Stream does is unverified; compare Raw.UpdatedAt (which any update
+	// moves) to tell such edits.
+	EditedAt time.Time
+
 	// Raw is the message as Stream returned it: ciphertext, and the clear
 	// metadata (thread, timestamps, reactions, mentions).
 	Raw *stream.Message
@@ -137,7 +161,7 @@ func (o *opener) openAll(ctx context.Context, raws []*stream.Message, expectCID 
 		if raw == nil {
 			continue
 		}
-		m := &Message{ID: raw.ID, SenderID: senderID(raw), Raw: raw}
+		m := newMessage(raw)
 		out[i] = m
 		todo = append(todo, m)
 		if q, ok := raw.ExtraData["quoted_message"]; ok && q != nil {
@@ -201,7 +225,34 @@ func quotedMessage(v any) *Message {
 	if err != nil || raw.ID == "" {
 		return &Message{Err: &OpenError{Err: fmt.Errorf("%w: quoted_message is not a message", ErrMalformed)}}
 	}
-	return &Message{ID: raw.ID, SenderID: senderID(&raw), Raw: &raw}
+	return newMessage(&raw)
+}
+
+// newMessage returns the Message for raw with its clear metadata, before
+// anything is opened.
+func newMessage(raw *stream.Message) *Message {
+	return &Message{ID: raw.ID, SenderID: senderID(raw), Raw: raw,
+		ParentID: raw.ParentID, Type: raw.Type, EditedAt: textUpdatedAt(raw)}
+}
+
+// textUpdatedAt reads Stream's message_text_updated_at, which
+// stream-chat-go v6 leaves in ExtraData: an RFC 3339 string as decoded from
+// JSON (or a time.Time a caller put there). Anything else is the zero time:
+// it is clear metadata, and a bad value does not make the message unreadable.
+func textUpdatedAt(raw *stream.Message) time.Time {
+	switch v := raw.ExtraData["message_text_updated_at"].(type) {
+	case string:
+		if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+			return t
+		}
+	case time.Time:
+		return v
+	case *time.Time:
+		if v != nil {
+			return *v
+		}
+	}
+	return time.Time{}
 }
 
 // findSenders looks up the cards of the messages' senders. A sender

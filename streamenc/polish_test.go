@@ -3,6 +3,7 @@ package streamenc_test
 import (
 	"errors"
 	"testing"
+	"time"
 
 	stream "github.com/GetStream/stream-chat-go/v6"
 
@@ -74,5 +75,108 @@ func TestOpenWithoutLocalKeyIsDeviceLevel(t *testing.T) {
 	}
 	if m := open(ch, clear.Message.ID); !errors.Is(m.Err, streamenc.ErrNotSealed) || errors.Is(m.Err, e3.ErrNoLocalKey) {
 		t.Errorf("clear message: Err = %v, want ErrNotSealed", m.Err)
+	}
+}
+
+// ParentID, Type and EditedAt come with every opened message, whatever its
+// layout or sealing, with the quoted message, with the sender's own answer,
+// and with messages that cannot be opened.
+func TestMessageMetadata(t *testing.T) {
+	w := newWorld(t, "alice", "bob")
+	ctx := ctxT(t)
+	ch := w.channel("meta", "alice", "bob")
+	gch := w.channel("meta-group", "alice", "bob")
+	g := w.enc(gch, "alice", &streamenc.ChannelOptions{GroupInitiator: "alice"})
+	if _, err := g.EnableGroup(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name       string
+		alice, bob *streamenc.Channel
+	}{
+		{"text", w.enc(ch, "alice", nil), w.enc(ch, "bob", nil)},
+		{"push-safe", w.enc(ch, "alice", &streamenc.ChannelOptions{Layout: streamenc.LayoutPushSafe}), w.enc(ch, "bob", nil)},
+		{"group", g, w.enc(gch, "bob", nil)},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root, err := c.alice.SendMessage(ctx, &stream.Message{Text: "root"}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			reply, err := c.alice.SendMessage(ctx, &stream.Message{Text: "reply", ParentID: root.ID, QuotedMessageID: root.ID}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reply.ParentID != root.ID || reply.Type != stream.MessageTypeReply || !reply.EditedAt.IsZero() {
+				t.Errorf("sent reply: ParentID %q Type %q EditedAt %v", reply.ParentID, reply.Type, reply.EditedAt)
+			}
+			if root.ParentID != "" || root.Type != stream.MessageTypeRegular || !root.EditedAt.IsZero() {
+				t.Errorf("sent root: ParentID %q Type %q EditedAt %v", root.ParentID, root.Type, root.EditedAt)
+			}
+			edited, err := c.alice.UpdateMessage(ctx, &stream.Message{ID: root.ID, Text: "root, edited"}, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Stream sets message_text_updated_at when the text field
+			// changes: the push-safe layout's stays the placeholder.
+			if pushSafe := c.name == "push-safe"; edited.EditedAt.IsZero() != pushSafe {
+				t.Errorf("UpdateMessage's answer: EditedAt %v", edited.EditedAt)
+			}
+
+			got, err := c.bob.GetMessage(ctx, root.ID)
+			if err != nil || got.Text != "root, edited" {
+				t.Fatalf("root: %v %+v", err, got)
+			}
+			created := *got.Raw.CreatedAt
+			if got.ParentID != "" || got.Type != stream.MessageTypeRegular || !got.EditedAt.Equal(edited.EditedAt) ||
+				(c.name != "push-safe" && got.EditedAt.Before(created)) {
+				t.Errorf("root: ParentID %q Type %q EditedAt %v (created %v, edit answered %v)", got.ParentID, got.Type, got.EditedAt, created, edited.EditedAt)
+			}
+			replies, err := c.bob.GetReplies(ctx, root.ID, nil)
+			if err != nil || len(replies) != 1 || replies[0].Text != "reply" {
+				t.Fatalf("replies: %v %+v", err, replies)
+			}
+			r := replies[0]
+			if r.ParentID != root.ID || r.Type != stream.MessageTypeReply || !r.EditedAt.IsZero() {
+				t.Errorf("reply: ParentID %q Type %q EditedAt %v", r.ParentID, r.Type, r.EditedAt)
+			}
+			if q := r.Quoted; q == nil || q.ID != root.ID || q.Type != stream.MessageTypeRegular || q.ParentID != "" {
+				t.Errorf("quoted: %+v", q)
+			}
+
+			// Deleted, and not openable: the metadata is still there.
+			if err := c.alice.DeleteMessage(ctx, reply.ID, false); err != nil {
+				t.Fatal(err)
+			}
+			if d, err := c.bob.GetMessage(ctx, reply.ID); err != nil || !d.Deleted || d.Type != "deleted" || d.ParentID != root.ID {
+				t.Errorf("deleted: %v %+v", err, d)
+			}
+			forged := *got.Raw // claims bob wrote it: alice's signature does not verify
+			forged.User, forged.UserID = &stream.User{ID: "bob"}, "bob"
+			if m, _ := c.bob.Open(ctx, &forged); !errors.Is(m.Err, streamenc.ErrTampered) || m.ParentID != "" || m.Type != stream.MessageTypeRegular || !m.EditedAt.Equal(got.EditedAt) {
+				t.Errorf("unopenable: Err %v, ParentID %q Type %q EditedAt %v", m.Err, m.ParentID, m.Type, m.EditedAt)
+			}
+		})
+	}
+
+	// A system message (clear) has its type.
+	sys, err := ch.SendMessage(ctx, &stream.Message{Text: "alice joined", Type: stream.MessageTypeSystem}, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := w.enc(ch, "bob", nil).GetMessage(ctx, sys.Message.ID)
+	if !errors.Is(m.Err, streamenc.ErrNotSealed) || m.Type != stream.MessageTypeSystem {
+		t.Errorf("system message: Err %v Type %q", m.Err, m.Type)
+	}
+	// What a caller decoded itself: message_text_updated_at as a time, or
+	// unreadable (the zero time, not an error).
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
+	for v, want := range map[any]time.Time{at: at, &at: at, at.Format(time.RFC3339Nano): at, "yesterday": {}, 42.0: {}} {
+		raw := *sys.Message
+		raw.ExtraData = map[string]any{"message_text_updated_at": v}
+		if m, _ := w.enc(ch, "bob", nil).Open(ctx, &raw); !m.EditedAt.Equal(want) || !errors.Is(m.Err, streamenc.ErrNotSealed) {
+			t.Errorf("message_text_updated_at %#v: EditedAt %v, Err %v", v, m.EditedAt, m.Err)
+		}
 	}
 }
