@@ -1,7 +1,10 @@
 package streamenc_test
 
 import (
+	"context"
 	"errors"
+	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -179,4 +182,138 @@ func TestMessageMetadata(t *testing.T) {
 			t.Errorf("message_text_updated_at %#v: EditedAt %v, Err %v", v, m.EditedAt, m.Err)
 		}
 	}
+}
+
+// A bot replies through Event.Channel, once per question even when Stream
+// delivers the event again after the reply went out (the documented
+// pattern: the reply's id derives from the question's), in the thread when
+// asked in one.
+func TestEventChannelReplyOnce(t *testing.T) {
+	w := newWorld(t, "alice", "bot")
+	ctx := ctxT(t)
+	ch := w.channel("ask", "alice", "bot")
+	botClient := w.clients["bot"]
+	var mu sync.Mutex
+	calls := map[string]int{}
+	var handleErrs []error
+	h, err := streamenc.NewWebhookHandler(streamenc.WebhookConfig{
+		Secret: w.ss.APISecret,
+		Client: botClient,
+		Handle: func(ctx context.Context, ev *streamenc.Event) error {
+			if ev.Type != "message.new" || ev.Message.Err != nil || ev.Message.SenderID == "bot" {
+				return nil
+			}
+			rch, err := ev.Channel(w.sc, botClient, nil)
+			if err != nil {
+				return err
+			}
+			replyID := "reply-" + ev.Message.ID
+			_, err = rch.SendMessage(ctx, &stream.Message{Text: "re: " + ev.Message.Text,
+				ParentID: ev.Message.ParentID, ExtraData: map[string]any{"id": replyID}}, "")
+			mu.Lock()
+			defer mu.Unlock()
+			calls[ev.Message.ID]++
+			if err != nil {
+				if prev, gerr := rch.GetMessage(ctx, replyID); gerr == nil && prev.SenderID == botClient.Identity() {
+					return nil
+				}
+				handleErrs = append(handleErrs, err)
+				return err
+			}
+			if calls[ev.Message.ID] == 1 {
+				return errors.New("answer lost") // Stream delivers the event again
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hook := httptest.NewServer(h)
+	defer hook.Close()
+	w.ss.SetWebhookURL(hook.URL)
+
+	alice := w.enc(ch, "alice", nil)
+	q, err := alice.SendMessage(ctx, &stream.Message{Text: "when is my appointment?"}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.ss.WaitWebhooks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	q2, err := alice.SendMessage(ctx, &stream.Message{Text: "and the address?", ParentID: q.ID}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.ss.WaitWebhooks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	if calls[q.ID] != 2 || calls[q2.ID] != 2 || len(handleErrs) != 0 {
+		t.Errorf("Handle calls %v, errors %v; want 2 deliveries of each question and no error", calls, handleErrs)
+	}
+	mu.Unlock()
+
+	msgs, err := alice.Query(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var replies []*streamenc.Message
+	for _, m := range msgs {
+		if m.SenderID == "bot" {
+			replies = append(replies, m)
+		}
+	}
+	if len(replies) != 1 || replies[0].ID != "reply-"+q.ID || replies[0].Text != "re: when is my appointment?" || replies[0].Err != nil || replies[0].ParentID != "" {
+		t.Fatalf("channel replies: %+v", replies)
+	}
+	thread, err := alice.GetReplies(ctx, q.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inThread []string
+	for _, m := range thread {
+		inThread = append(inThread, m.SenderID+": "+m.Text)
+	}
+	if len(thread) != 2 || thread[1].ID != "reply-"+q2.ID || thread[1].ParentID != q.ID || thread[1].Sender.Identity != "bot" {
+		t.Fatalf("thread: %q", inThread)
+	}
+}
+
+func TestEventChannel(t *testing.T) {
+	w := newWorld(t, "alice", "bot")
+	ctx := ctxT(t)
+	ch := w.channel("evch", "alice", "bot")
+	sent, err := w.enc(ch, "alice", nil).SendMessage(ctx, &stream.Message{Text: "hello", ExtraData: map[string]any{"kind": "greeting"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &streamenc.Event{Type: "message.new", CID: "messaging:evch"}
+	c, err := ev.Channel(w.sc, w.clients["bot"], &streamenc.ChannelOptions{Layout: streamenc.LayoutPushSafe})
+	if err != nil || c.CID() != "messaging:evch" {
+		t.Fatalf("Channel: %v, %v", c, err)
+	}
+	// opts.StreamClient was filled in: Search needs it.
+	if found, err := c.Search(ctx, stream.SearchRequest{MessageFilters: map[string]any{"kind": "greeting"}}); err != nil || len(found) != 1 || found[0].Text != "hello" {
+		t.Fatalf("Search through the event's channel: %v %+v", err, found)
+	}
+	// It is the bot's: what it sends is sealed by the bot, in the layout asked for.
+	reply, err := c.SendMessage(ctx, &stream.Message{Text: "hi", ParentID: sent.ID}, "")
+	if err != nil || reply.Sender.Identity != "bot" || reply.Layout != streamenc.LayoutPushSafe {
+		t.Fatalf("reply: %v %+v", err, reply)
+	}
+
+	for _, e := range []*streamenc.Event{{Type: "user.updated"}, {Type: "message.new", CID: "nocolon"}, {CID: ":id"}, {CID: "messaging:"}} {
+		if c, err := e.Channel(w.sc, w.clients["bot"], nil); err == nil || c != nil {
+			t.Errorf("cid %q: %v, %v", e.CID, c, err)
+		} else if (e.CID != "") != errors.Is(err, streamenc.ErrWebhookMalformed) {
+			t.Errorf("cid %q: %v", e.CID, err)
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic with a nil stream.Client")
+		}
+	}()
+	ev.Channel(nil, w.clients["bot"], nil)
 }

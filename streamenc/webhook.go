@@ -139,6 +139,37 @@ type Event struct {
 	Attempt   int
 }
 
+// Channel returns the event's channel as a Channel for client's identity
+// (typically the bot's, WebhookConfig.Client), to reply or read more: it
+// splits CID into the channel type and id and calls NewChannel over
+// sc.Channel(type, id), with opts.StreamClient set to sc when it is nil
+// (opts may be nil). It makes no request. It fails for an event without a
+// channel (CID empty) and, wrapping ErrWebhookMalformed, for a CID that is
+// not "type:id"; like NewChannel it panics if sc or client is nil.
+//
+// See NewWebhookHandler for a reply that Stream's retries cannot send
+// twice.
+func (e *Event) Channel(sc *stream.Client, client *e3.Client, opts *ChannelOptions) (*Channel, error) {
+	if sc == nil || client == nil {
+		panic("streamenc: Event.Channel with a nil stream.Client or e3.Client")
+	}
+	if e.CID == "" {
+		return nil, fmt.Errorf("streamenc: the %q event has no channel", e.Type)
+	}
+	typ, id, ok := strings.Cut(e.CID, ":")
+	if !ok || typ == "" || id == "" {
+		return nil, fmt.Errorf("%w: cid %q is not type:id", ErrWebhookMalformed, e.CID)
+	}
+	var o ChannelOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.StreamClient == nil {
+		o.StreamClient = sc
+	}
+	return NewChannel(sc.Channel(typ, id), client, &o), nil
+}
+
 // WebhookHandler is an http.Handler for Stream's webhooks that verifies
 // them, drops replays and opens message events for a server-side
 // participant. See NewWebhookHandler.
@@ -179,6 +210,29 @@ type WebhookHandler struct {
 // remembered for ReplayWindow (older ones are refused by their
 // created_at). A replay is a byte-identical copy of a body Stream signed;
 // nothing but the secret can make a new one.
+//
+// To reply, a bot sends in the event's channel (Event.Channel, then
+// Channel.SendMessage). Stream delivers an event again when Handle fails
+// or answers late, and the replay protection does not cover a restart or
+// another replica, so a reply must be safe to send twice: derive its
+// message id from the question's, set as the "id" custom field, and Stream
+// refuses the second send (a message id is unique). When the send fails,
+// GetMessage of that id tells whether an earlier attempt got through:
+//
+//	ch, err := ev.Channel(streamClient, botClient, nil)
+//	if err != nil {
+//		return err
+//	}
+//	replyID := "reply-" + ev.Message.ID
+//	_, err = ch.SendMessage(ctx, &stream.Message{Text: answer,
+//		ParentID: ev.Message.ParentID, // in the thread, if asked in one
+//		ExtraData: map[string]any{"id": replyID}}, "")
+//	if err != nil {
+//		if prev, gerr := ch.GetMessage(ctx, replyID); gerr == nil && prev.SenderID == botClient.Identity() {
+//			return nil // replied by an earlier delivery
+//		}
+//		return err // 500: Stream delivers the event again
+//	}
 func NewWebhookHandler(cfg WebhookConfig) (*WebhookHandler, error) {
 	switch {
 	case cfg.Secret == "":

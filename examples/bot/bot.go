@@ -50,7 +50,7 @@ func (b *bot) handle(ctx context.Context, ev *streamenc.Event) error {
 	if m.SenderID == b.e3.Identity() {
 		return nil // the bot's own replies come back as events too
 	}
-	if m.Deleted || (m.Raw != nil && m.Raw.Type == stream.MessageTypeSystem) {
+	if m.Deleted || m.Type == stream.MessageTypeSystem {
 		return nil
 	}
 	attrs := []slog.Attr{
@@ -73,22 +73,17 @@ func (b *bot) handle(ctx context.Context, ev *streamenc.Event) error {
 	// make a second reply: Stream refuses a message id twice.
 	reply := &stream.Message{
 		Text:      b.schedule.answer(m.Sender.Identity, m.Text),
+		ParentID:  m.ParentID,
 		ExtraData: map[string]any{"id": "reply-" + m.ID},
 	}
-	parent := ""
-	if m.Raw != nil {
-		parent = m.Raw.ParentID
+	if m.ParentID != "" {
+		attrs = append(attrs, slog.String("thread", m.ParentID))
 	}
-	reply.ParentID = parent
-	if parent != "" {
-		attrs = append(attrs, slog.String("thread", parent))
-	}
-	typ, id, ok := strings.Cut(ev.CID, ":")
-	if !ok {
+	ch, err := ev.Channel(b.stream, b.e3, nil)
+	if err != nil {
 		b.record(ctx, slog.LevelWarn, "unreadable", append(attrs, slog.String("reason", "no channel"))...)
 		return nil
 	}
-	ch := streamenc.NewChannel(b.stream.Channel(typ, id), b.e3, &streamenc.ChannelOptions{StreamClient: b.stream})
 	sent, err := ch.SendMessage(ctx, reply, "")
 	if err != nil {
 		// A reply sent by an earlier attempt whose answer was lost?
