@@ -1225,20 +1225,9 @@ func (s *Server) markAllRead(c *reqCtx) (int, map[string]any, *apiError) {
 // POST /channels/{type}/{id}/event {"event":{"type",…}}: typing and custom
 // events. They are answered but not delivered to webhooks.
 func (s *Server) sendEvent(c *reqCtx) (int, map[string]any, *apiError) {
-	body, aerr := c.bodyObject()
+	ev, typ, aerr := c.bodyEvent()
 	if aerr != nil {
 		return 0, nil, aerr
-	}
-	ev, aerr := c.object(body, "event")
-	if aerr != nil {
-		return 0, nil, aerr
-	}
-	typ, aerr := c.str(ev, "type")
-	if aerr != nil {
-		return 0, nil, aerr
-	}
-	if typ == "" {
-		return 0, nil, c.inputErr("event.type is a required field")
 	}
 	uid, aerr := c.actingUser(ev)
 	if aerr != nil {

@@ -62,6 +62,41 @@ func (c *reqCtx) object(o obj, key string) (obj, *apiError) {
 	return sub, nil
 }
 
+// requiredObject returns the object under key, which must be present and
+// not null.
+func (c *reqCtx) requiredObject(o obj, key string) (obj, *apiError) {
+	raw, ok := o[key]
+	if !ok || isNull(raw) {
+		return nil, c.inputErr("%s is a required field", key)
+	}
+	sub, ok := parseObject(raw)
+	if !ok {
+		return nil, c.inputErr("%s must be an object", key)
+	}
+	return sub, nil
+}
+
+// bodyEvent reads a request body {"event":{"type",…}}: the event object and
+// its type, which is required.
+func (c *reqCtx) bodyEvent() (obj, string, *apiError) {
+	body, aerr := c.bodyObject()
+	if aerr != nil {
+		return nil, "", aerr
+	}
+	ev, aerr := c.object(body, "event")
+	if aerr != nil {
+		return nil, "", aerr
+	}
+	typ, aerr := c.str(ev, "type")
+	if aerr != nil {
+		return nil, "", aerr
+	}
+	if typ == "" {
+		return nil, "", c.inputErr("event.type is a required field")
+	}
+	return ev, typ, nil
+}
+
 func (c *reqCtx) str(o obj, key string) (string, *apiError) {
 	raw, ok := o[key]
 	if !ok || isNull(raw) {

@@ -116,6 +116,11 @@ func compileObject(f map[string]any) (matcher, error) {
 			parts = append(parts, m)
 		}
 	}
+	return matchAll(parts), nil
+}
+
+// matchAll matches the documents every one of parts matches.
+func matchAll(parts []matcher) matcher {
 	return func(doc map[string]any) bool {
 		for _, p := range parts {
 			if !p(doc) {
@@ -123,7 +128,7 @@ func compileObject(f map[string]any) (matcher, error) {
 			}
 		}
 		return true
-	}, nil
+	}
 }
 
 func compileField(field string, v any) (matcher, error) {
@@ -212,14 +217,7 @@ func compileField(field string, v any) (matcher, error) {
 		}
 		parts = append(parts, m)
 	}
-	return func(doc map[string]any) bool {
-		for _, p := range parts {
-			if !p(doc) {
-				return false
-			}
-		}
-		return true
-	}, nil
+	return matchAll(parts), nil
 }
 
 func allOps(m map[string]any) bool {

@@ -288,13 +288,9 @@ func (s *Server) sendMessage(c *reqCtx) (int, map[string]any, *apiError) {
 	if aerr != nil {
 		return 0, nil, aerr
 	}
-	raw, ok := body["message"]
-	if !ok || isNull(raw) {
-		return 0, nil, c.inputErr("message is a required field")
-	}
-	mo, ok := parseObject(raw)
-	if !ok {
-		return 0, nil, c.inputErr("message must be an object")
+	mo, aerr := c.requiredObject(body, "message")
+	if aerr != nil {
+		return 0, nil, aerr
 	}
 	for _, k := range []string{"skip_push", "skip_enrich_url", "pending", "is_pending_message"} {
 		if _, aerr := c.boolean(body, k); aerr != nil {
@@ -365,13 +361,9 @@ func (s *Server) updateMessage(c *reqCtx) (int, map[string]any, *apiError) {
 	if aerr != nil {
 		return 0, nil, aerr
 	}
-	raw, ok := body["message"]
-	if !ok || isNull(raw) {
-		return 0, nil, c.inputErr("message is a required field")
-	}
-	mo, ok := parseObject(raw)
-	if !ok {
-		return 0, nil, c.inputErr("message must be an object")
+	mo, aerr := c.requiredObject(body, "message")
+	if aerr != nil {
+		return 0, nil, aerr
 	}
 	f, aerr := c.parseMessage(mo)
 	if aerr != nil {

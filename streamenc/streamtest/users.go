@@ -269,12 +269,9 @@ func (s *Server) queryUsers(c *reqCtx) (int, map[string]any, *apiError) {
 	if aerr != nil {
 		return 0, nil, aerr
 	}
-	filter, aerr := c.object(p, "filter_conditions")
+	filter, aerr := c.requiredObject(p, "filter_conditions")
 	if aerr != nil {
 		return 0, nil, aerr
-	}
-	if _, ok := p["filter_conditions"]; !ok || isNull(p["filter_conditions"]) {
-		return 0, nil, c.inputErr("filter_conditions is a required field")
 	}
 	limit, offset, aerr := c.limitOffset(p, 30, 100, 1000)
 	if aerr != nil {
@@ -365,20 +362,9 @@ func (s *Server) sendUserEvent(c *reqCtx) (int, map[string]any, *apiError) {
 	if !c.auth.server {
 		return 0, nil, c.notAllowed("SendUserCustomEvent", "app")
 	}
-	body, aerr := c.bodyObject()
+	ev, typ, aerr := c.bodyEvent()
 	if aerr != nil {
 		return 0, nil, aerr
-	}
-	ev, aerr := c.object(body, "event")
-	if aerr != nil {
-		return 0, nil, aerr
-	}
-	typ, aerr := c.str(ev, "type")
-	if aerr != nil {
-		return 0, nil, aerr
-	}
-	if typ == "" {
-		return 0, nil, c.inputErr("event.type is a required field")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
