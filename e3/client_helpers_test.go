@@ -286,17 +286,27 @@ func (f *faultTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	panic("bad fault mode " + f.mode)
 }
 
-// withFault installs a faultTransport on cfg's HTTP client.
-func withFault(f *faultTransport) func(*e3.Config) {
+// withTransport puts the RoundTripper wrap makes, around the transport
+// cfg's HTTP client had (http.DefaultTransport if none), on a copy of that
+// client.
+func withTransport(wrap func(base http.RoundTripper) http.RoundTripper) func(*e3.Config) {
 	return func(cfg *e3.Config) {
 		hc := *cfg.HTTPClient
-		f.base = hc.Transport
-		if f.base == nil {
-			f.base = http.DefaultTransport
+		base := hc.Transport
+		if base == nil {
+			base = http.DefaultTransport
 		}
-		hc.Transport = f
+		hc.Transport = wrap(base)
 		cfg.HTTPClient = &hc
 	}
+}
+
+// withFault installs a faultTransport on cfg's HTTP client.
+func withFault(f *faultTransport) func(*e3.Config) {
+	return withTransport(func(base http.RoundTripper) http.RoundTripper {
+		f.base = base
+		return f
+	})
 }
 
 // isPublish matches the card publish request (not search or revoke).

@@ -109,15 +109,10 @@ func (r *kkRecorder) take() []string {
 
 // withRecorder installs r on cfg's HTTP client.
 func withRecorder(r *kkRecorder) func(*e3.Config) {
-	return func(cfg *e3.Config) {
-		hc := *cfg.HTTPClient
-		r.base = hc.Transport
-		if r.base == nil {
-			r.base = http.DefaultTransport
-		}
-		hc.Transport = r
-		cfg.HTTPClient = &hc
-	}
+	return withTransport(func(base http.RoundTripper) http.RoundTripper {
+		r.base = base
+		return r
+	})
 }
 
 // sessionHex is e3kit's group session id: hex(SHA-512(id)[:32]).
