@@ -2,6 +2,7 @@ package e3
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -141,6 +142,24 @@ type jwtPayload struct {
 // Generate returns a signed token for identity.
 func (g *JWTGenerator) Generate(identity string) (string, error) {
 	return g.GenerateWithData(identity, nil)
+}
+
+// TokenProvider returns a TokenProvider of tokens for identity, for a
+// participant that holds the App Key itself (a server-side bot, a backend
+// job): e3.Config{TokenProvider: gen.TokenProvider("care-bot")}. Each call
+// signs a fresh token with Generate (the Client keeps each token until
+// shortly before it expires). Nothing is checked when it is made: an
+// identity or generator that Generate refuses makes every call fail with
+// Generate's error (ErrInvalidIdentity for the identity), so New, which asks
+// for a token first, reports it. A context already done fails the call
+// with its error.
+func (g *JWTGenerator) TokenProvider(identity string) TokenProvider {
+	return TokenProviderFunc(func(ctx context.Context) (string, error) {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		return g.Generate(identity)
+	})
 }
 
 // GenerateWithData returns a signed token for identity that also carries

@@ -114,12 +114,10 @@ func connect(getenv func(string) string) (*services, error) {
 		apiURL := getenv("VIRGIL_API_URL") // "": Virgil's cloud
 		s.newE3Config = func(identity string) e3.Config {
 			return e3.Config{
-				APIURL: apiURL,
-				TokenProvider: e3.TokenProviderFunc(func(context.Context) (string, error) {
-					return gen.Generate(identity)
-				}),
-				CardVerifier: verifier,
-				Keyring:      keyring.NewMemory(),
+				APIURL:        apiURL,
+				TokenProvider: gen.TokenProvider(identity),
+				CardVerifier:  verifier,
+				Keyring:       keyring.NewMemory(),
 			}
 		}
 		s.Real = true
