@@ -39,17 +39,7 @@ import (
 // backendBinary is the command under test, built once per test run.
 var backendBinary = &testprog.Binary{Pkg: ".", Name: "backend"}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	backendBinary.Remove()
-	os.Exit(code)
-}
-
-// binary builds the command once per test run.
-func binary(t *testing.T) string {
-	t.Helper()
-	return backendBinary.Path(t)
-}
+func TestMain(m *testing.M) { testprog.Main(m, backendBinary) }
 
 // testEnv is the environment without any variable the backend reads, so
 // that a developer's real credentials never reach a test run; then extra.
@@ -68,7 +58,7 @@ type backend struct {
 // its "listening" record.
 func start(t *testing.T, env []string, args ...string) *backend {
 	t.Helper()
-	cmd := exec.Command(binary(t), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(backendBinary.Path(t), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = testEnv(env...)
 	b := &backend{Process: testprog.Start(t, cmd), info: map[string]any{}}
 	for _, line := range strings.Split(b.Stderr.String(), "\n") {
@@ -682,7 +672,7 @@ func TestConfigErrors(t *testing.T) {
 		{"tls files missing", nil, []string{"-tls-cert", filepath.Join(dir, "c.pem"), "-tls-key", filepath.Join(dir, "k.pem")}, "backend: TLS:", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(binary(t), append([]string{"-addr", "127.0.0.1:0"}, tc.args...)...)
+			cmd := exec.Command(backendBinary.Path(t), append([]string{"-addr", "127.0.0.1:0"}, tc.args...)...)
 			cmd.Env = testEnv(tc.env...)
 			var stderr bytes.Buffer
 			cmd.Stderr = &stderr
@@ -703,7 +693,7 @@ func TestConfigErrors(t *testing.T) {
 // TestUsersFile: -hash-password makes a line for -users; the account file
 // then replaces the demo accounts.
 func TestUsersFile(t *testing.T) {
-	cmd := exec.Command(binary(t), "-hash-password")
+	cmd := exec.Command(backendBinary.Path(t), "-hash-password")
 	cmd.Env = testEnv()
 	cmd.Stdin = strings.NewReader("n0t-the-demo-password\n")
 	out, err := cmd.Output()

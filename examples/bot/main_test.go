@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -36,17 +35,7 @@ import (
 // botBinary is the command under test, built once per test run.
 var botBinary = &testprog.Binary{Pkg: ".", Name: "bot"}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	botBinary.Remove()
-	os.Exit(code)
-}
-
-// binary builds the bot once per test run.
-func binary(t *testing.T) string {
-	t.Helper()
-	return botBinary.Path(t)
-}
+func TestMain(m *testing.M) { testprog.Main(m, botBinary) }
 
 // testEnv is the environment without any variable the bot reads; then extra.
 func testEnv(extra ...string) []string {
@@ -97,7 +86,7 @@ func noPHI(t *testing.T, logs string, phrases ...string) {
 func TestBotDemo(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t), "-demo", "-addr", "127.0.0.1:0")
+	cmd := exec.CommandContext(ctx, botBinary.Path(t), "-demo", "-addr", "127.0.0.1:0")
 	cmd.Env = testEnv()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -133,7 +122,7 @@ type botProcess struct {
 // startBot runs the bot with env and waits for its "listening" record.
 func startBot(t *testing.T, env []string, args ...string) *botProcess {
 	t.Helper()
-	cmd := exec.Command(binary(t), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	cmd := exec.Command(botBinary.Path(t), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 	cmd.Env = testEnv(env...)
 	b := &botProcess{Process: testprog.Start(t, cmd)}
 	b.addr, _ = b.Listening["addr"].(string)
@@ -403,7 +392,7 @@ func TestBotConfiguration(t *testing.T) {
 		{[]string{"STREAM_API_KEY=k", "STREAM_API_SECRET=s", "VIRGIL_APP_ID=a", "VIRGIL_APP_KEY=b", "VIRGIL_APP_KEY_ID=c"}, []string{"-demo"}, "-demo runs on the embedded services only"},
 		{[]string{"STREAM_API_KEY=k", "STREAM_API_SECRET=s", "VIRGIL_APP_ID=a", "VIRGIL_APP_KEY=!!", "VIRGIL_APP_KEY_ID=c"}, nil, "VIRGIL_APP_KEY is not base64"},
 	} {
-		cmd := exec.Command(binary(t), append([]string{"-addr", "127.0.0.1:0"}, c.args...)...)
+		cmd := exec.Command(botBinary.Path(t), append([]string{"-addr", "127.0.0.1:0"}, c.args...)...)
 		cmd.Env = testEnv(c.env...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr

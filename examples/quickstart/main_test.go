@@ -12,7 +12,6 @@ import (
 	"context"
 	"encoding/base64"
 	"net"
-	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -27,17 +26,7 @@ import (
 // quickstartBinary is the command under test, built once per test run.
 var quickstartBinary = &testprog.Binary{Pkg: ".", Name: "quickstart"}
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	quickstartBinary.Remove()
-	os.Exit(code)
-}
-
-// binary builds the quickstart once per test run.
-func binary(t *testing.T) string {
-	t.Helper()
-	return quickstartBinary.Path(t)
-}
+func TestMain(m *testing.M) { testprog.Main(m, quickstartBinary) }
 
 // testEnv is the environment without any variable the quickstart (or
 // stream-chat-go) reads, so that a developer's real credentials never reach
@@ -52,7 +41,7 @@ func runQuickstart(t *testing.T, env ...string) (code int, stdout, stderr string
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary(t))
+	cmd := exec.CommandContext(ctx, quickstartBinary.Path(t))
 	cmd.Env = testEnv(env...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

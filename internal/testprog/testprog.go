@@ -25,7 +25,8 @@ import (
 )
 
 // Binary is a command built once per test binary. Declare it as a package
-// variable and call Remove from TestMain after m.Run.
+// variable, and remove it after the tests with Main (or Remove in a TestMain
+// of your own).
 type Binary struct {
 	// Pkg is the package to build, as go build takes it: "." for the
 	// package under test, or an import path.
@@ -75,6 +76,16 @@ func (b *Binary) Remove() {
 	if b.dir != "" {
 		os.RemoveAll(b.dir)
 	}
+}
+
+// Main runs the tests of m, removes bins and exits with the tests' status:
+// the whole TestMain of a package whose tests build commands.
+func Main(m *testing.M, bins ...*Binary) {
+	code := m.Run()
+	for _, b := range bins {
+		b.Remove()
+	}
+	os.Exit(code)
 }
 
 // Env returns the environment of this process without the variables drop
