@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 )
 
@@ -165,8 +166,8 @@ func (c *Client) AuthEncryptString(text string, to ...*Card) (string, error) {
 
 // AuthDecryptString is AuthDecrypt for a base64 ciphertext such as
 // AuthEncryptString and e3kit-js's authEncrypt return. Standard base64 is
-// expected, with or without padding; anything else fails with a
-// *ParseError (ErrMalformed). The plaintext is returned as is (e3kit-js
+// expected, with or without padding, on one line; anything else (line
+// breaks included) fails with a *ParseError (ErrMalformed). The plaintext is returned as is (e3kit-js
 // would replace invalid UTF-8 sequences).
 func (c *Client) AuthDecryptString(b64 string, from *Card) (string, error) {
 	return c.AuthDecryptStringAt(b64, from, time.Time{})
@@ -186,7 +187,13 @@ func (c *Client) AuthDecryptStringAt(b64 string, from *Card, signedAt time.Time)
 	return string(pt), nil
 }
 
+// decodeBase64Message decodes standard base64, with or without padding,
+// and nothing else: encoding/base64 skips \r and \n even in strict mode,
+// so line breaks, which e3kit never writes, are refused first.
 func decodeBase64Message(s string) ([]byte, error) {
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, &ParseError{What: "base64 message", Err: errors.New("line breaks in base64")}
+	}
 	enc := base64.StdEncoding
 	if len(s)%4 != 0 {
 		enc = base64.RawStdEncoding

@@ -1168,7 +1168,8 @@ func (g *Group) decrypt(ct []byte, signer *Card) ([]byte, error) {
 
 // DecryptString is Decrypt for a base64 message such as EncryptString and
 // e3kit-js's group.encrypt of a string return (standard base64, with or
-// without padding; anything else is a *ParseError).
+// without padding, on one line; anything else, line breaks included, is a
+// *ParseError).
 func (g *Group) DecryptString(b64 string, sender *Card) (string, error) {
 	return g.DecryptStringAt(b64, sender, time.Time{})
 }
