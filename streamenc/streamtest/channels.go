@@ -143,13 +143,9 @@ type memberSpec struct {
 // memberSpecs reads members given as IDs or as {"user_id", "channel_role"}
 // objects.
 func (c *reqCtx) memberSpecs(o obj, key string) ([]memberSpec, *apiError) {
-	raw, ok := o[key]
-	if !ok || isNull(raw) {
-		return nil, nil
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, c.inputErr("%s must be an array", key)
+	items, ok, aerr := decodeField[[]json.RawMessage](c, o, key, "an array")
+	if !ok || aerr != nil {
+		return nil, aerr
 	}
 	if len(items) > maxMembersPerOp {
 		return nil, c.inputErr("%s must contain at most %d items", key, maxMembersPerOp)

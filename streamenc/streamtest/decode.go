@@ -97,53 +97,46 @@ func (c *reqCtx) bodyEvent() (obj, string, *apiError) {
 	return ev, typ, nil
 }
 
+// decodeField decodes the value under key as a T. An absent or null value
+// gives the zero T and ok false; a value that is not a T is refused with
+// "<key> must be <what>".
+func decodeField[T any](c *reqCtx, o obj, key, what string) (v T, ok bool, aerr *apiError) {
+	raw, present := o[key]
+	if !present || isNull(raw) {
+		return v, false, nil
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		var zero T
+		return zero, false, c.inputErr("%s must be %s", key, what)
+	}
+	return v, true, nil
+}
+
 func (c *reqCtx) str(o obj, key string) (string, *apiError) {
-	raw, ok := o[key]
-	if !ok || isNull(raw) {
-		return "", nil
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", c.inputErr("%s must be a string", key)
-	}
-	return s, nil
+	s, _, aerr := decodeField[string](c, o, key, "a string")
+	return s, aerr
 }
 
 func (c *reqCtx) boolean(o obj, key string) (bool, *apiError) {
-	raw, ok := o[key]
-	if !ok || isNull(raw) {
-		return false, nil
-	}
-	var b bool
-	if err := json.Unmarshal(raw, &b); err != nil {
-		return false, c.inputErr("%s must be a boolean", key)
-	}
-	return b, nil
+	b, _, aerr := decodeField[bool](c, o, key, "a boolean")
+	return b, aerr
 }
 
 // integer decodes a JSON number that holds an integer.
 func (c *reqCtx) integer(o obj, key string) (int64, bool, *apiError) {
-	raw, ok := o[key]
-	if !ok || isNull(raw) {
-		return 0, false, nil
+	f, ok, aerr := decodeField[float64](c, o, key, "an integer")
+	if !ok || aerr != nil {
+		return 0, false, aerr
 	}
-	var f float64
-	if err := json.Unmarshal(raw, &f); err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+	if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
 		return 0, false, c.inputErr("%s must be an integer", key)
 	}
 	return int64(f), true, nil
 }
 
 func (c *reqCtx) strList(o obj, key string) ([]string, *apiError) {
-	raw, ok := o[key]
-	if !ok || isNull(raw) {
-		return nil, nil
-	}
-	var l []string
-	if err := json.Unmarshal(raw, &l); err != nil {
-		return nil, c.inputErr("%s must be an array of strings", key)
-	}
-	return l, nil
+	l, _, aerr := decodeField[[]string](c, o, key, "an array of strings")
+	return l, aerr
 }
 
 // setUnset reads the "set" object and the "unset" list of a partial
@@ -163,13 +156,9 @@ func (c *reqCtx) setUnset(o obj) (obj, []string, *apiError) {
 // userIDList accepts an array whose items are user-ID strings or objects
 // with "id" or "user_id" (the two encodings stream-chat-go sends, §2.3).
 func (c *reqCtx) userIDList(o obj, key string) ([]string, *apiError) {
-	raw, ok := o[key]
-	if !ok || isNull(raw) {
-		return nil, nil
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, c.inputErr("%s must be an array", key)
+	items, ok, aerr := decodeField[[]json.RawMessage](c, o, key, "an array")
+	if !ok || aerr != nil {
+		return nil, aerr
 	}
 	out := make([]string, 0, len(items))
 	for _, it := range items {

@@ -125,13 +125,9 @@ func (c *reqCtx) checkMessageLimits(text string, atts []custom, cu custom) *apiE
 // attachments reads "attachments": null or an array of objects whose
 // known fields have the types stream-chat-go expects.
 func (c *reqCtx) attachments(o obj) ([]custom, *apiError) {
-	raw, ok := o["attachments"]
-	if !ok || isNull(raw) {
-		return nil, nil
-	}
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
-		return nil, c.inputErr("attachments must be an array")
+	items, ok, aerr := decodeField[[]json.RawMessage](c, o, "attachments", "an array")
+	if !ok || aerr != nil {
+		return nil, aerr
 	}
 	out := make([]custom, 0, len(items))
 	for i, it := range items {
