@@ -27,7 +27,8 @@
 //
 // [Client] is the Go counterpart of e3kit's EThree, for apps and servers
 // whose users talk to e3kit users. [New] takes a [Config]: a
-// [TokenProvider] of Virgil access tokens (the identity is their subject),
+// [TokenProvider] of Virgil access tokens (the identity is their subject;
+// a participant that holds the App Key uses [JWTGenerator.TokenProvider]),
 // the services' URL (Virgil's cloud, or a compatible server such as
 // package e3test, which also runs in-process for tests), and a
 // keyring.Store for the private key. Its methods are e3kit's: Register,
@@ -94,9 +95,11 @@
 //     pushes at most [KeyknoxMaxMetaSize] (10000) characters at a time: the
 //     initiator and 27 others per push, the next pushes to the same entry
 //     adding the others (the previous-hash chain of Keyknox v2, as e3kit's
-//     own add does), which e3kit reads like one push. e3test does not
-//     enforce a limit; [ErrKeyknoxValueTooLarge] is the typed error should
-//     a single recipient not fit.
+//     own add does), which e3kit reads like one push. e3test refuses longer
+//     metas as Virgil does (400, code 50005) only when its
+//     Options.KeyknoxMaxMetaSize is set (off by default);
+//     [ErrKeyknoxValueTooLarge] is the typed error should a single recipient
+//     not fit.
 //   - Plaintexts are at most [MaxGroupPlaintextSize] (29915) bytes
 //     ([ErrMessageTooLarge]): virgil-crypto accepts up to 30000 but cannot
 //     decrypt its own messages of 29916 bytes or more.

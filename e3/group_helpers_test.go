@@ -55,7 +55,8 @@ func (k kkCall) String() string {
 // kkRecorder records the Keyknox v2 requests a Client sends and, with
 // metaLimit set, answers a push whose meta is longer than metaLimit base64
 // characters with Virgil's 400 {"code":50005} instead of sending it (the
-// Keyknox value limit e3kit-js#160 reports; e3test does not enforce one).
+// Keyknox value limit e3kit-js#160 reports; e3test enforces one only with
+// Options.KeyknoxMaxMetaSize, and this also records what was pushed).
 type kkRecorder struct {
 	base      http.RoundTripper
 	metaLimit int

@@ -51,7 +51,8 @@
 // attachment its name, MIME type, size and the SHA-256 of the uploaded
 // ciphertext. Receiving never requires the field: a message without it
 // whose text is a ciphertext is opened as an e3kit message (what e3kit
-// clients send), and anything else is reported as not sealed.
+// clients send; a group message in the channel's group, see "Group
+// channels"), and anything else is reported as not sealed.
 //
 // # Opening
 //
@@ -89,8 +90,8 @@
 // # Attachments
 //
 // Files given to SendMessage ([File]) are signed and encrypted as they
-// stream (e3.Client.AuthEncryptStream, e3kit's authEncryptFile format),
-// uploaded with Stream's file upload under the fixed name "e3go.sealed",
+// stream (e3.Client.AuthEncryptStream, e3kit's authEncryptFile format; in a
+// group channel for a one-off key instead, see "Group channels"), uploaded with Stream's file upload under the fixed name "e3go.sealed",
 // and attached as {"type":"file","asset_url":…,"e3go":"1"}; their names,
 // MIME types and sizes travel only in the sealed payload. On receive,
 // [Attachment.Open] downloads the URL Stream gives (an HTTP GET with
@@ -245,6 +246,8 @@
 // replayed events, opens message.new and message.updated for the bot's
 // identity and hands every event to a callback (see NewWebhookHandler for
 // the exact rules and the limits of the replay protection).
+// [Event.Channel] gives the event's channel to reply in; NewWebhookHandler
+// shows a reply that Stream's redeliveries cannot send twice.
 //
 // # What Stream still sees
 //
