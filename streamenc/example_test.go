@@ -107,8 +107,25 @@ func ExampleNewWebhookHandler() {
 		Secret: streamSrv.APISecret, // the Stream app's API secret
 		Client: ids["triage-bot"],
 		Handle: func(ctx context.Context, ev *streamenc.Event) error {
-			if ev.Type == "message.new" && ev.Message.Err == nil {
-				fmt.Printf("bot got %q from %s\n", ev.Message.Text, ev.Message.Sender.Identity)
+			m := ev.Message
+			if ev.Type != "message.new" || m.Err != nil || m.SenderID == "triage-bot" {
+				return nil // other events, unreadable messages, its own replies
+			}
+			fmt.Printf("bot got %q from %s\n", m.Text, m.Sender.Identity)
+			// A reply Stream's redeliveries cannot send twice: its id
+			// derives from the question's.
+			ch, err := ev.Channel(sc, ids["triage-bot"], nil)
+			if err != nil {
+				return err
+			}
+			replyID := "reply-" + m.ID
+			_, err = ch.SendMessage(ctx, &stream.Message{Text: "A nurse will call you within 10 minutes.",
+				ParentID: m.ParentID, ExtraData: map[string]any{"id": replyID}}, "")
+			if err != nil {
+				if prev, gerr := ch.GetMessage(ctx, replyID); gerr == nil && prev.SenderID == "triage-bot" {
+					return nil // sent by an earlier delivery
+				}
+				return err // answered 500: Stream delivers the event again
 			}
 			return nil
 		},
@@ -121,12 +138,19 @@ func ExampleNewWebhookHandler() {
 	streamSrv.SetWebhookURL(hook.URL) // on Stream: UpdateAppSettings with the webhook URL
 
 	alice := streamenc.NewChannel(created.Channel, ids["alice"], nil)
-	if _, err := alice.SendMessage(ctx, &stream.Message{Text: "Chest pain since 3am"}, "alice"); err != nil {
+	q, err := alice.SendMessage(ctx, &stream.Message{Text: "Chest pain since 3am"}, "alice")
+	if err != nil {
 		log.Fatal(err)
 	}
 	if err := streamSrv.WaitWebhooks(ctx); err != nil {
 		log.Fatal(err)
 	}
+	reply, err := alice.GetMessage(ctx, "reply-"+q.ID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("alice reads %q from %s\n", reply.Text, reply.Sender.Identity)
 	// Output:
 	// bot got "Chest pain since 3am" from alice
+	// alice reads "A nurse will call you within 10 minutes." from triage-bot
 }
