@@ -22,7 +22,10 @@ import (
 // the message was sealed, this participant could open it, and every sealed
 // part verified against Sender's key: Text, Fields and Attachments are
 // what the sender wrote. When Err is non-nil they are empty (never
-// unverified content) and Raw holds what Stream returned.
+// unverified content) and Raw holds what Stream returned. ParentID, Type
+// and EditedAt are Stream's clear metadata, copied from Raw whether or not
+// the message could be opened: they are what Stream says, not sealed and
+// not verified against the sender.
 type Message struct {
 	// ID is Stream's message id.
 	ID string
@@ -52,11 +55,6 @@ type Message struct {
 	Quoted *Message
 	// Deleted reports a deleted message; nothing is opened.
 	Deleted bool
-
-	// ParentID, Type and EditedAt are clear metadata, copied from Raw
-	// whether or not the message could be opened: Stream keeps them
-	// outside the sealed content, so they are what Stream says, not
-	// verified against the sender.
 
 	// ParentID is the id of the thread's parent message for a thread
 	// reply (Stream's parent_id), "" otherwise.
