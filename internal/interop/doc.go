@@ -83,7 +83,19 @@
 // e3kit-node (require packages from there to get the versions it pins),
 // env.bin(b64) decodes a base64 argument. Ops must not print to stdout
 // (console.log is redirected to stderr anyway) and must not let the WASM core
-// abort: validate inputs the C core only asserts on. The existing files are
-// crypto.js (virgil-crypto operations, streaming, the benchmark peer); the
-// worker's own ops are "worker.*" (ping, echo, fail, block/release, ...).
+// abort: validate inputs the C core only asserts on. The worker's own ops
+// are "worker.*" (ping, echo, fail, block/release, ...). The op files:
+//
+//   - crypto.js: virgil-crypto operations, streaming, the benchmark peer
+//   - group.js: virgil-crypto group sessions (tickets, messages)
+//   - e3kit.js: e3kit-node against e3test (services_test.go)
+//   - e3kit_client.js: e3kit-node sessions for the e3.Client tests
+//   - e3kit_group.js: e3kit-node groups for the e3.Group tests
+//   - stream.js: Stream REST calls as the JS client makes them
+//   - seed.js: the seed app's front end against examples/backend
+//
+// Code shared by op files lives in node/lib/ (worker.js would turn a file in
+// ops/ into ops): lib/e3kit_session.js starts EThree sessions, waits until
+// their group storage is open and closes it, so a test must close a session
+// before its directories are removed (closeE3kitSession does that in Go).
 package interop
