@@ -17,7 +17,6 @@ import (
 	"github.com/e3go/e3go/e3"
 	"github.com/e3go/e3go/e3/e3test"
 	"github.com/e3go/e3go/streamenc"
-	"github.com/e3go/e3go/streamenc/streamtest"
 )
 
 // Group channels: a channel whose initiator ("bot", a server-side
@@ -27,7 +26,7 @@ import (
 // registered, and the channel "team" with all of them.
 func careTeam(t testing.TB, n int, es *e3test.Server) (*world, *stream.Channel, []string) {
 	t.Helper()
-	w := &world{t: t, ss: streamtest.NewServer(), es: es, clients: map[string]*e3.Client{}}
+	w := &world{t: t, ss: newStreamServer(t), es: es, clients: map[string]*e3.Client{}}
 	t.Cleanup(w.ss.Close)
 	if w.es == nil {
 		w.es = e3test.NewServer()

@@ -293,26 +293,49 @@ func (s *Server) renderMembers(ch *channel, limit int) []any {
 	return out
 }
 
-func (s *Server) unread(ch *channel, m *member) int {
-	n := 0
-	for _, msg := range ch.msgs {
-		if msg.seq <= m.lastReadSeq || msg.userID == m.userID || msg.deletedAt != nil ||
-			msg.silent || !msg.inChannelList() || msg.seq <= m.hiddenBefore {
+// unreadCounter counts a channel's unread messages for its members in one
+// pass over the messages: a message counts as unread for a member when it is
+// after the member's read mark (and hidden-history mark), not the member's
+// own, not deleted, not silent and shown in the channel. Counting each
+// member with its own pass would make every channel query cost members ×
+// messages.
+type unreadCounter struct {
+	all    []int64            // seqs of the countable messages, ascending
+	byUser map[string][]int64 // the same, per author
+}
+
+func newUnreadCounter(ch *channel) *unreadCounter {
+	u := &unreadCounter{byUser: map[string][]int64{}}
+	for _, msg := range ch.msgs { // creation order: seqs ascend
+		if msg.deletedAt != nil || msg.silent || !msg.inChannelList() {
 			continue
 		}
-		n++
+		u.all = append(u.all, msg.seq)
+		u.byUser[msg.userID] = append(u.byUser[msg.userID], msg.seq)
 	}
-	return n
+	return u
+}
+
+// after is how many of seqs are greater than mark.
+func after(seqs []int64, mark int64) int {
+	i, _ := slices.BinarySearch(seqs, mark+1)
+	return len(seqs) - i
+}
+
+func (u *unreadCounter) count(m *member) int {
+	mark := max(m.lastReadSeq, m.hiddenBefore)
+	return after(u.all, mark) - after(u.byUser[m.userID], mark)
 }
 
 func (s *Server) renderRead(ch *channel) []any {
 	ms := ch.memberList()
 	out := make([]any, 0, len(ms))
+	unread := newUnreadCounter(ch)
 	for _, m := range ms {
 		r := map[string]any{
 			"user":            s.renderUser(m.userID),
 			"last_read":       ts(m.lastReadAt),
-			"unread_messages": s.unread(ch, m),
+			"unread_messages": unread.count(m),
 		}
 		if m.lastReadMsgID != "" {
 			r["last_read_message_id"] = m.lastReadMsgID
