@@ -112,27 +112,9 @@ func parseGroupField(extra map[string]any) (*groupField, error) {
 	if !ok || raw == nil {
 		return nil, nil
 	}
-	obj, ok := raw.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%w: the %q field is not an object", ErrMalformed, GroupFieldKey)
-	}
-	get := func(k string) (string, bool, error) {
-		v, ok := obj[k]
-		if !ok {
-			return "", false, nil
-		}
-		s, ok := v.(string)
-		if !ok {
-			return "", false, fmt.Errorf("%w: %s.%s is not a string", ErrMalformed, GroupFieldKey, k)
-		}
-		return s, true, nil
-	}
-	v, ok, err := get("v")
+	_, get, v, err := stringFields(GroupFieldKey, raw)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fmt.Errorf("%w: %s has no version", ErrMalformed, GroupFieldKey)
 	}
 	if v != groupFieldVersion {
 		return nil, fmt.Errorf("%w: %s version %s", ErrUnsupportedVersion, GroupFieldKey, quoteBounded(v))

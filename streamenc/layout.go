@@ -108,6 +108,36 @@ func (m *marker) encode() map[string]any {
 	return v
 }
 
+// stringFields reads a custom field that must be a JSON object of string
+// values with a version under "v" (the marker and the group opt-in): the
+// object, a getter for its string values (ok false when absent) and the
+// version.
+func stringFields(key string, raw any) (obj map[string]any, get func(k string) (string, bool, error), version string, err error) {
+	obj, ok := raw.(map[string]any)
+	if !ok {
+		return nil, nil, "", fmt.Errorf("%w: the %q field is not an object", ErrMalformed, key)
+	}
+	get = func(k string) (string, bool, error) {
+		v, ok := obj[k]
+		if !ok {
+			return "", false, nil
+		}
+		s, ok := v.(string)
+		if !ok {
+			return "", false, fmt.Errorf("%w: %s.%s is not a string", ErrMalformed, key, k)
+		}
+		return s, true, nil
+	}
+	version, ok, err = get("v")
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if !ok {
+		return nil, nil, "", fmt.Errorf("%w: %s has no version", ErrMalformed, key)
+	}
+	return obj, get, version, nil
+}
+
 // parseMarker reads the marker from a message's custom fields: (nil, nil)
 // when there is none.
 func parseMarker(extra map[string]any) (*marker, error) {
@@ -115,27 +145,9 @@ func parseMarker(extra map[string]any) (*marker, error) {
 	if !ok {
 		return nil, nil
 	}
-	obj, ok := raw.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("%w: the %q field is not an object", ErrMalformed, markerKey)
-	}
-	get := func(k string) (string, bool, error) {
-		v, ok := obj[k]
-		if !ok {
-			return "", false, nil
-		}
-		s, ok := v.(string)
-		if !ok {
-			return "", false, fmt.Errorf("%w: %s.%s is not a string", ErrMalformed, markerKey, k)
-		}
-		return s, true, nil
-	}
-	v, ok, err := get("v")
+	obj, get, v, err := stringFields(markerKey, raw)
 	if err != nil {
 		return nil, err
-	}
-	if !ok {
-		return nil, fmt.Errorf("%w: %s has no version", ErrMalformed, markerKey)
 	}
 	if v != markerVersion && v != markerGroupVersion {
 		return nil, fmt.Errorf("%w: version %s", ErrUnsupportedVersion, quoteBounded(v))
